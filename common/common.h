@@ -1,0 +1,111 @@
+/*
+ * common.h: the small helpers every module may use: always-on assertions, the error
+ * vocabulary, error reporting (one function for corruption), little-endian codecs,
+ * checksums and a seeded PRNG. Nothing here does I/O.
+ *
+ * The result codes live in api/alexdb.h so there is exactly one list of them; this
+ * header includes it for the codes only (common/README.md, "the one upward include").
+ */
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "alexdb.h"
+
+#define COMMON_WUR __attribute__((warn_unused_result))
+#define COMMON_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define COMMON_LIKELY(x) __builtin_expect(!!(x), 1)
+#define COMMON_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define COMMON_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define COMMON_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define COMMON_ARRAY_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * ALEXDB_ASSERT: a broken invariant is a bug, never an operating error. It stays on in
+ * release builds: silent corruption is worse than a crash (STYLE.md).
+ */
+#define ALEXDB_ASSERT(cond)                                                          \
+    do {                                                                             \
+        if (COMMON_UNLIKELY(!(cond))) common_assert_fail(#cond, __FILE__, __LINE__); \
+    } while (0)
+
+__attribute__((noreturn)) void common_assert_fail(const char *cond, const char *file, int line);
+
+/* Error reporting: a per-thread message behind every error code returned. */
+#define COMMON_ERRMSG_SIZE_MAX 512
+
+/* Sets this thread's message and returns rc, so callers write `return common_error(...)`. */
+int common_error(int rc, const char *fmt, ...) COMMON_PRINTF(2, 3);
+
+/*
+ * The single place corruption is reported (SQLite's SQLITE_CORRUPT_BKPT): a breakpoint
+ * here catches every case. Names the file and byte offset; returns ALEXDB_CORRUPT.
+ */
+int common_corrupt(const char *path, uint64_t offset, const char *fmt, ...) COMMON_PRINTF(3, 4);
+
+/* Maps a positive errno to an ALEXDB_* code (ENOSPC -> NOSPACE, ENOMEM -> NOMEM, ...). */
+int common_errno_to_result(int errnum);
+
+const char *common_errmsg(void);
+void common_errmsg_clear(void);
+
+/* Little-endian codecs: page and record bytes are never overlaid with C structs. */
+static inline void common_store_u16le(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void common_store_u32le(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void common_store_u64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint16_t common_load_u16le(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t common_load_u32le(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline uint64_t common_load_u64le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+/* XXH3-64 with seed 0: the checksum of every page and log record (docs/FORMAT.md 1). */
+uint64_t common_checksum(const void *data, size_t size);
+
+/*
+ * A small seeded PRNG (splitmix64 to seed, xoshiro256** to draw). Deterministic for a
+ * given seed on every machine, so a printed seed replays a test or a crash run.
+ */
+typedef struct common_rng {
+    uint64_t s[4];
+} common_rng;
+
+void common_rng_seed(common_rng *rng, uint64_t seed);
+uint64_t common_rng_next(common_rng *rng);
+/* Uniform in [0, bound); bound > 0. */
+uint64_t common_rng_below(common_rng *rng, uint64_t bound);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t common_now_ns(void);
+
+#endif /* COMMON_H */

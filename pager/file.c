@@ -1,0 +1,337 @@
+/*
+ * file.c: a page file or log segment, read and written in batches through one I/O
+ * backend. This layer owns everything the backends share: choosing the backend and
+ * falling back (io_uring unavailable, O_DIRECT refused), resubmitting short and EAGAIN
+ * transfers, turning errno into ALEXDB_* codes, the sticky error after a failed write
+ * or fdatasync (F2), and the I/O counters. Invariants F1-F4: pager/README.md.
+ */
+#include "pager_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void pager_log(const pager_env *env, int level, const char *fmt, ...)
+{
+    if (env == NULL || env->log == NULL) return;
+    char message[COMMON_ERRMSG_SIZE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    env->log(env->log_ctx, level, message);
+}
+
+static const pager_io_ops *choose_backend(pager_file *file)
+{
+    switch (file->env.backend) {
+    case PAGER_BACKEND_POSIX: return &pager_io_posix_ops;
+    case PAGER_BACKEND_FAULT: return &pager_io_fault_ops;
+    case PAGER_BACKEND_URING:
+    case PAGER_BACKEND_AUTO: break;
+    }
+    int err = file->env.test_uring_errno != 0 ? file->env.test_uring_errno : pager_io_uring_probe();
+    if (err == 0) return &pager_io_uring_ops;
+    if (file->env.backend == PAGER_BACKEND_URING) return NULL;
+    snprintf(file->fallback_reason, sizeof(file->fallback_reason),
+             "io_uring unavailable (%s)", strerrorname_np(err) ? strerrorname_np(err) : "?");
+    pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using pread/pwrite", file->path,
+              file->fallback_reason);
+    return &pager_io_posix_ops;
+}
+
+static int open_descriptor(pager_file *file, int oflags)
+{
+    if (!file->env.buffered) {
+        errno = file->env.test_direct_errno;
+        int fd = errno != 0 ? -1 : open(file->path, oflags | O_DIRECT, 0644);
+        if (fd >= 0) {
+            file->direct = 1;
+            return fd;
+        }
+        if (errno != EINVAL) return -1;
+        /* The filesystem refuses O_DIRECT: buffered pread/pwrite, said once. */
+        snprintf(file->fallback_reason, sizeof(file->fallback_reason),
+                 "O_DIRECT refused by the filesystem (EINVAL)");
+        pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using buffered pread/pwrite",
+                  file->path, file->fallback_reason);
+        if (file->ops == &pager_io_uring_ops) file->ops = &pager_io_posix_ops;
+    }
+    return open(file->path, oflags, 0644);
+}
+
+int pager_file_open(const pager_env *env, const char *path, unsigned flags, pager_file **file_out)
+{
+    if (path == NULL || file_out == NULL || strlen(path) >= PAGER_PATH_SIZE_MAX) {
+        return common_error(ALEXDB_INVALID, "pager_file_open: bad path or output pointer");
+    }
+    *file_out = NULL;
+    pager_file *file = calloc(1, sizeof(*file));
+    if (file == NULL) return common_error(ALEXDB_NOMEM, "pager_file_open: out of memory");
+    if (env != NULL) file->env = *env;
+    file->flags = flags;
+    file->fd = -1;
+    file->path = strdup(path);
+    int rc = ALEXDB_NOMEM;
+    if (file->path == NULL) goto fail_free;
+    if (file->env.backend == PAGER_BACKEND_FAULT && file->env.fault == NULL) {
+        rc = common_error(ALEXDB_INVALID, "pager_file_open: fault backend without a domain");
+        goto fail_free;
+    }
+    file->ops = choose_backend(file);
+    if (file->ops == NULL) {
+        rc = common_error(ALEXDB_NOTSUP, "%s: io_uring was required but is unavailable", path);
+        goto fail_free;
+    }
+    int oflags = O_CLOEXEC | ((flags & PAGER_OPEN_READONLY) ? O_RDONLY : O_RDWR);
+    if (flags & PAGER_OPEN_CREATE) oflags |= O_CREAT;
+    file->fd = open_descriptor(file, oflags);
+    if (file->fd < 0) {
+        int err = errno;
+        rc = common_error(err == ENOENT ? ALEXDB_IO : common_errno_to_result(err),
+                          "open %s: %s", path, strerror(err));
+        goto fail_free;
+    }
+    rc = file->ops->open(file, oflags);
+    if (rc != ALEXDB_OK) goto fail_close;
+    *file_out = file;
+    return ALEXDB_OK;
+
+fail_close:
+    close(file->fd);
+fail_free:
+    free(file->path);
+    free(file);
+    return rc;
+}
+
+void pager_file_close(pager_file *file)
+{
+    if (file == NULL) return;
+    file->ops->close(file);
+    close(file->fd);
+    free(file->path);
+    free(file);
+}
+
+static void count_completion(pager_file *file, const pager_io_req *req)
+{
+    bool is_read = req->op == PAGER_IO_READ;
+    atomic_fetch_add_explicit(is_read ? &file->read_count : &file->write_count, 1,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(is_read ? &file->read_bytes : &file->write_bytes, req->size,
+                              memory_order_relaxed);
+}
+
+static int request_error(pager_file *file, const pager_io_req *req, int err)
+{
+    const char *what = req->op == PAGER_IO_READ ? "read" : "write";
+    int rc = common_error(common_errno_to_result(err), "%s %s offset %" PRIu64 " size %u: %s",
+                          what, file->path, req->offset, req->size, strerror(err));
+    if (req->op == PAGER_IO_WRITE) {
+        int expected = ALEXDB_OK;
+        atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
+    }
+    return rc;
+}
+
+/*
+ * One chunk (at most PAGER_IO_BATCH_MAX): submit, reap, and resubmit the remainders of
+ * short or EAGAIN transfers until every request is complete or has failed.
+ */
+static int rw_chunk(pager_file *file, pager_io_req *reqs, uint32_t count)
+{
+    ALEXDB_ASSERT(count > 0 && count <= PAGER_IO_BATCH_MAX);
+    uint32_t done_size[PAGER_IO_BATCH_MAX] = {0};
+    uint32_t pending[PAGER_IO_BATCH_MAX];
+    pager_io_req sub[PAGER_IO_BATCH_MAX];
+    uint32_t pending_count = count;
+    for (uint32_t i = 0; i < count; i++) pending[i] = i;
+    int rc = ALEXDB_OK;
+    for (uint32_t round = 0; pending_count > 0; round++) {
+        if (round > PAGER_IO_RETRY_MAX) {
+            const pager_io_req *req = &reqs[pending[0]];
+            return common_error(ALEXDB_IO, "%s offset %" PRIu64 ": gave up after %u retries",
+                                file->path, req->offset, PAGER_IO_RETRY_MAX);
+        }
+        for (uint32_t k = 0; k < pending_count; k++) {
+            const pager_io_req *req = &reqs[pending[k]];
+            uint32_t done = done_size[pending[k]];
+            sub[k] = (pager_io_req){.buf = req->buf + done, .offset = req->offset + done,
+                                    .size = req->size - done, .op = req->op, .result = 0};
+        }
+        atomic_fetch_add_explicit(&file->submit_count, 1, memory_order_relaxed);
+        int batch_rc = file->ops->submit(file, sub, pending_count);
+        if (batch_rc == ALEXDB_OK) batch_rc = file->ops->reap(file, sub, pending_count);
+        if (batch_rc != ALEXDB_OK) return batch_rc;
+        uint32_t still = 0;
+        for (uint32_t k = 0; k < pending_count; k++) {
+            uint32_t i = pending[k];
+            int32_t res = sub[k].result;
+            if (res == -EINTR || res == -EAGAIN || (res == 0 && reqs[i].op == PAGER_IO_WRITE)) {
+                pending[still++] = i;
+            } else if (res < 0) {
+                reqs[i].result = res;
+                if (rc == ALEXDB_OK) rc = request_error(file, &reqs[i], -res);
+            } else if (res == 0) {
+                reqs[i].result = (int32_t)done_size[i];
+                if (rc == ALEXDB_OK) {
+                    rc = common_corrupt(file->path, reqs[i].offset + done_size[i],
+                                        "read past the end of the file");
+                }
+            } else {
+                done_size[i] += (uint32_t)res;
+                ALEXDB_ASSERT(done_size[i] <= reqs[i].size);
+                if (done_size[i] < reqs[i].size) {
+                    pending[still++] = i;
+                } else {
+                    reqs[i].result = (int32_t)reqs[i].size;
+                    count_completion(file, &reqs[i]);
+                }
+            }
+        }
+        pending_count = still;
+    }
+    return rc;
+}
+
+int pager_file_rw(pager_file *file, pager_io_req *reqs, uint32_t count)
+{
+    ALEXDB_ASSERT(file != NULL);
+    ALEXDB_ASSERT(reqs != NULL || count == 0);
+    for (uint32_t i = 0; i < count; i++) {
+        pager_io_req *req = &reqs[i];
+        ALEXDB_ASSERT(req->op == PAGER_IO_READ || req->op == PAGER_IO_WRITE); /* F1 */
+        ALEXDB_ASSERT(req->size > 0 && req->size <= INT32_MAX);
+        ALEXDB_ASSERT(((uintptr_t)req->buf | req->offset | req->size) % PAGER_SECTOR_SIZE == 0);
+        if (req->op == PAGER_IO_WRITE) {
+            if (file->flags & PAGER_OPEN_READONLY) {
+                return common_error(ALEXDB_READONLY, "%s is open read-only", file->path);
+            }
+            int sticky = atomic_load(&file->sticky_error);
+            if (sticky != ALEXDB_OK) {
+                return common_error(ALEXDB_READONLY,
+                                    "%s refuses writes after an earlier failure (%s)",
+                                    file->path, alexdb_strerror(sticky));
+            }
+        }
+        req->result = 0;
+    }
+    int rc = ALEXDB_OK;
+    for (uint32_t start = 0; start < count; start += PAGER_IO_BATCH_MAX) {
+        uint32_t n = COMMON_MIN(count - start, PAGER_IO_BATCH_MAX);
+        int chunk_rc = rw_chunk(file, reqs + start, n);
+        if (rc == ALEXDB_OK) rc = chunk_rc;
+    }
+    return rc;
+}
+
+int pager_file_sync(pager_file *file)
+{
+    ALEXDB_ASSERT(file != NULL);
+    if (file->flags & PAGER_OPEN_READONLY) return ALEXDB_OK;
+    int sticky = atomic_load(&file->sticky_error);
+    if (sticky != ALEXDB_OK) {
+        return common_error(ALEXDB_READONLY, "%s refuses fdatasync after an earlier failure (%s)",
+                            file->path, alexdb_strerror(sticky));
+    }
+    int res = file->ops->sync(file);
+    if (res < 0) {
+        /* Never retried: after a failed fdatasync the page cache state is unknown. */
+        int rc = common_error(common_errno_to_result(-res),
+                              "fdatasync %s: %s; the file refuses further writes", file->path,
+                              strerror(-res));
+        int expected = ALEXDB_OK;
+        atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
+        return rc;
+    }
+    atomic_fetch_add_explicit(&file->sync_count, 1, memory_order_relaxed);
+    return ALEXDB_OK;
+}
+
+int pager_file_size(pager_file *file, uint64_t *size_out)
+{
+    ALEXDB_ASSERT(file != NULL && size_out != NULL);
+    struct stat st;
+    if (fstat(file->fd, &st) != 0) {
+        return common_error(common_errno_to_result(errno), "stat %s: %s", file->path,
+                            strerror(errno));
+    }
+    *size_out = (uint64_t)st.st_size;
+    return ALEXDB_OK;
+}
+
+#define ZERO_CHUNK_SIZE (1u << 20)
+
+int pager_file_zero_extend(pager_file *file, uint64_t offset, uint64_t size)
+{
+    ALEXDB_ASSERT(file != NULL);
+    ALEXDB_ASSERT((offset | size) % PAGER_SECTOR_SIZE == 0);
+    uint8_t *zeros = NULL;
+    if (posix_memalign((void **)&zeros, PAGER_PAGE_SIZE, ZERO_CHUNK_SIZE) != 0) {
+        return common_error(ALEXDB_NOMEM, "zero_extend: out of memory");
+    }
+    memset(zeros, 0, ZERO_CHUNK_SIZE);
+    int rc = ALEXDB_OK;
+    for (uint64_t done = 0; done < size && rc == ALEXDB_OK;) {
+        uint32_t n = (uint32_t)COMMON_MIN((uint64_t)ZERO_CHUNK_SIZE, size - done);
+        pager_io_req req = {.buf = zeros, .offset = offset + done, .size = n,
+                            .op = PAGER_IO_WRITE};
+        rc = pager_file_rw(file, &req, 1);
+        done += n;
+    }
+    free(zeros);
+    return rc;
+}
+
+int pager_file_truncate(pager_file *file, uint64_t size)
+{
+    ALEXDB_ASSERT(file != NULL);
+    if (ftruncate(file->fd, (off_t)size) != 0) {
+        return common_error(common_errno_to_result(errno), "truncate %s: %s", file->path,
+                            strerror(errno));
+    }
+    return ALEXDB_OK;
+}
+
+const char *pager_file_path(const pager_file *file)
+{
+    return file->path;
+}
+
+const char *pager_file_backend_name(const pager_file *file)
+{
+    return file->ops->name;
+}
+
+const char *pager_file_fallback_reason(const pager_file *file)
+{
+    return file->fallback_reason;
+}
+
+int pager_file_is_direct(const pager_file *file)
+{
+    return file->direct;
+}
+
+int pager_file_error(const pager_file *file)
+{
+    return atomic_load(&file->sticky_error);
+}
+
+void pager_file_stats(const pager_file *file, pager_io_stats *stats_out)
+{
+    ALEXDB_ASSERT(file != NULL && stats_out != NULL);
+    pager_file *f = (pager_file *)file;
+    stats_out->read_count = atomic_load_explicit(&f->read_count, memory_order_relaxed);
+    stats_out->write_count = atomic_load_explicit(&f->write_count, memory_order_relaxed);
+    stats_out->sync_count = atomic_load_explicit(&f->sync_count, memory_order_relaxed);
+    stats_out->read_bytes = atomic_load_explicit(&f->read_bytes, memory_order_relaxed);
+    stats_out->write_bytes = atomic_load_explicit(&f->write_bytes, memory_order_relaxed);
+    stats_out->submit_count = atomic_load_explicit(&f->submit_count, memory_order_relaxed);
+}

@@ -1,0 +1,135 @@
+/*
+ * pager_int.h: pager/'s private structures. Only pager/*.c include this.
+ * The backend table (io_ops) is the seam between file.c and io_uring.c / io_posix.c /
+ * io_fault.c (Redis's ae_epoll.c / ae_select.c split).
+ */
+#ifndef PAGER_INT_H
+#define PAGER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "pager.h"
+
+/*
+ * An I/O backend. submit() queues every request (it may also complete them at once);
+ * reap() waits until every request of the same batch has completed and its result is
+ * set. Both return ALEXDB_OK or an error that concerns the whole batch; per-request
+ * failures are -errno in req->result. sync() returns 0 or -errno.
+ */
+typedef struct pager_io_ops {
+    const char *name;
+    int (*open)(pager_file *file, int open_flags);
+    void (*close)(pager_file *file);
+    int (*submit)(pager_file *file, pager_io_req *reqs, uint32_t count);
+    int (*reap)(pager_file *file, pager_io_req *reqs, uint32_t count);
+    int (*sync)(pager_file *file);
+} pager_io_ops;
+
+extern const pager_io_ops pager_io_uring_ops;
+extern const pager_io_ops pager_io_posix_ops;
+extern const pager_io_ops pager_io_fault_ops;
+
+/* Probes io_uring on this thread: 0 if usable, else a positive errno. */
+int pager_io_uring_probe(void);
+
+#define PAGER_PATH_SIZE_MAX 4096u
+
+struct pager_file {
+    const pager_io_ops *ops;
+    void *impl;                 /* the backend's own state */
+    int fd;
+    int direct;                 /* opened with O_DIRECT */
+    unsigned flags;             /* PAGER_OPEN_* */
+    pager_env env;
+    char *path;
+    char fallback_reason[128];
+    _Atomic int sticky_error;   /* F2: once set, writes and syncs are refused */
+    _Atomic uint64_t read_count;
+    _Atomic uint64_t write_count;
+    _Atomic uint64_t sync_count;
+    _Atomic uint64_t read_bytes;
+    _Atomic uint64_t write_bytes;
+    _Atomic uint64_t submit_count;
+};
+
+void pager_log(const pager_env *env, int level, const char *fmt, ...) COMMON_PRINTF(3, 4);
+
+/* Fault domain hooks used by io_fault.c. */
+typedef struct pager_fault_file pager_fault_file;
+pager_fault_file *pager_fault_attach(pager_fault *fault, const char *path);
+
+/* ---- buffer pool ---- */
+
+typedef enum pager_frame_state {
+    PAGER_FRAME_FREE = 0,    /* on the free list, in no page table chain */
+    PAGER_FRAME_READING = 1, /* in the table; its read is in flight */
+    PAGER_FRAME_VALID = 2,   /* in the table; data is the page */
+    PAGER_FRAME_ERROR = 3,   /* out of the table; the read failed; error says why */
+} pager_frame_state;
+
+#define PAGER_USAGE_MAX 3u
+#define PAGER_STRIPE_COUNT 64u
+#define PAGER_CHAIN_END UINT32_MAX
+
+struct pager_frame {
+    _Atomic uint64_t page_no;   /* PAGER_PAGE_NO_NONE when free */
+    _Atomic uint32_t pin_count;
+    _Atomic uint32_t state;     /* pager_frame_state; futex word for readers' waiters */
+    _Atomic uint32_t usage;     /* clock usage count, 0..PAGER_USAGE_MAX */
+    _Atomic bool dirty;
+    _Atomic uint64_t lsn;       /* the largest LSN passed to pager_mark_dirty */
+    int32_t error;              /* valid in state ERROR */
+    uint32_t chain_next;        /* page table chain; guarded by the stripe lock */
+    uint32_t index;
+    uint8_t *data;
+    pthread_rwlock_t latch;
+};
+
+struct pager {
+    pager_file *file;
+    pager_config config;
+    uint32_t frame_count;
+    pager_frame *frames;
+    uint8_t *frame_memory;
+    size_t frame_memory_size;
+    int frame_memory_numa;      /* 1: from libnuma, 0: from mmap */
+
+    uint32_t bucket_mask;
+    uint32_t *buckets;          /* chain heads, PAGER_CHAIN_END when empty */
+    pthread_mutex_t stripes[PAGER_STRIPE_COUNT];
+
+    pthread_mutex_t free_lock;
+    uint32_t *free_stack;
+    uint32_t free_count;
+
+    _Atomic uint64_t clock_hand;
+    _Atomic uint64_t page_count;
+    pthread_mutex_t extend_lock;
+
+    pthread_mutex_t flush_lock; /* one write-back at a time */
+    pager_frame **flush_frames; /* scratch, frame_count entries */
+    uint8_t *flush_staging;     /* PAGER_WRITE_RUN_PAGES_MAX pages, aligned */
+
+    pager_superblock superblock;
+    uint32_t superblock_slot;   /* the slot (0 or 1) holding the current copy */
+
+    _Atomic uint64_t hit_count;
+    _Atomic uint64_t miss_count;
+    _Atomic uint64_t eviction_count;
+    _Atomic uint64_t dirty_write_count;
+};
+
+/* pool.c */
+int pager_pool_init(pager *pager) COMMON_WUR;
+void pager_pool_destroy(pager *pager);
+/* writeback.c */
+int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
+/* superblock.c */
+int pager_superblock_load(pager *pager) COMMON_WUR;
+int pager_superblock_create(pager *pager) COMMON_WUR;
+void pager_superblock_encode(const pager_superblock *sb, uint8_t *page);
+int pager_superblock_decode(const char *path, const uint8_t *page, uint64_t slot,
+                            pager_superblock *sb_out) COMMON_WUR;
+
+#endif /* PAGER_INT_H */
