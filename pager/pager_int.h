@@ -1,5 +1,5 @@
 /*
- * pager_int.h: pager/'s private structures. Only pager/*.c include this.
+ * pager_int.h: pager/'s private structures. Only the .c files of pager/ include this.
  * The backend table (io_ops) is the seam between file.c and io_uring.c / io_posix.c /
  * io_fault.c (Redis's ae_epoll.c / ae_select.c split).
  */
@@ -77,6 +77,7 @@ struct pager_frame {
     _Atomic uint32_t pin_count;
     _Atomic uint32_t state;     /* pager_frame_state; futex word for readers' waiters */
     _Atomic uint32_t usage;     /* clock usage count, 0..PAGER_USAGE_MAX */
+    _Atomic uint32_t waiters;   /* 1 if a thread may sleep on state (futex) */
     _Atomic bool dirty;
     _Atomic uint64_t lsn;       /* the largest LSN passed to pager_mark_dirty */
     int32_t error;              /* valid in state ERROR */
@@ -105,6 +106,7 @@ struct pager {
 
     _Atomic uint64_t clock_hand;
     _Atomic uint64_t page_count;
+    uint64_t file_page_count;   /* pages that exist in the file; under extend_lock */
     pthread_mutex_t extend_lock;
 
     pthread_mutex_t flush_lock; /* one write-back at a time */
@@ -123,6 +125,8 @@ struct pager {
 /* pool.c */
 int pager_pool_init(pager *pager) COMMON_WUR;
 void pager_pool_destroy(pager *pager);
+/* Pins f if it still holds page_no in state VALID; false otherwise. */
+bool pager_pool_try_pin(pager *pager, pager_frame *frame, uint64_t page_no);
 /* writeback.c */
 int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
 /* superblock.c */

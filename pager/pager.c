@@ -1,0 +1,173 @@
+/*
+ * pager.c: opening and closing a page file with its buffer pool, allocating pages,
+ * uncached multi-page I/O, and stats. The frames and pinning are in pool.c, write-back
+ * in writeback.c, the superblock in superblock.c. Design: pager/README.md.
+ */
+#include "pager_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#define EXTEND_CHUNK_PAGES_MIN 256u /* grow the file by at least 1 MiB of zeros */
+
+void pager_config_init(pager_config *config)
+{
+    ALEXDB_ASSERT(config != NULL);
+    memset(config, 0, sizeof(*config));
+    config->cache_bytes = 64u << 20;
+    config->create = 1;
+}
+
+static int open_file(pager *p, const char *path)
+{
+    unsigned flags = p->config.read_only ? PAGER_OPEN_READONLY
+                     : p->config.create  ? PAGER_OPEN_CREATE
+                                         : 0;
+    int rc = pager_file_open(&p->config.env, path, flags, &p->file);
+    if (rc != ALEXDB_OK) return rc;
+    uint64_t size = 0;
+    rc = pager_file_size(p->file, &size);
+    if (rc != ALEXDB_OK) return rc;
+    if (size == 0 && p->config.create && !p->config.read_only) {
+        rc = pager_superblock_create(p);
+    } else if (size == 0) {
+        rc = common_error(ALEXDB_NOTDB, "%s is empty, not an alexdb file", path);
+    } else {
+        rc = pager_superblock_load(p);
+    }
+    if (rc != ALEXDB_OK) return rc;
+    if (size == 0) size = 2 * PAGER_PAGE_SIZE;
+    atomic_store(&p->page_count, p->superblock.page_count);
+    p->file_page_count = size / PAGER_PAGE_SIZE;
+    return ALEXDB_OK;
+}
+
+int pager_open(const char *path, const pager_config *config, pager **pager_out)
+{
+    if (path == NULL || pager_out == NULL) {
+        return common_error(ALEXDB_INVALID, "pager_open: NULL path or output pointer");
+    }
+    *pager_out = NULL;
+    pager *p = calloc(1, sizeof(*p));
+    if (p == NULL) return common_error(ALEXDB_NOMEM, "pager_open: out of memory");
+    if (config != NULL) p->config = *config;
+    else pager_config_init(&p->config);
+    int rc = ALEXDB_OK;
+    if (p->config.cache_bytes < PAGER_CACHE_SIZE_MIN ||
+        p->config.cache_bytes / PAGER_PAGE_SIZE > UINT32_MAX / 2) {
+        rc = common_error(ALEXDB_INVALID, "cache of %zu bytes: must be at least %u bytes",
+                          p->config.cache_bytes, PAGER_CACHE_SIZE_MIN);
+        goto fail;
+    }
+    p->frame_count = (uint32_t)(p->config.cache_bytes / PAGER_PAGE_SIZE);
+    pthread_mutex_init(&p->extend_lock, NULL);
+    pthread_mutex_init(&p->flush_lock, NULL);
+    rc = open_file(p, path);
+    if (rc != ALEXDB_OK) goto fail;
+    rc = pager_pool_init(p);
+    if (rc != ALEXDB_OK) goto fail;
+    *pager_out = p;
+    return ALEXDB_OK;
+
+fail:
+    pager_close(p);
+    return rc;
+}
+
+void pager_close(pager *p)
+{
+    if (p == NULL) return;
+    pager_pool_destroy(p);
+    pager_file_close(p->file);
+    free(p);
+}
+
+uint64_t pager_page_count(pager *p)
+{
+    return atomic_load(&p->page_count);
+}
+
+int pager_extend(pager *p, uint32_t count, uint64_t *first_page_no_out)
+{
+    ALEXDB_ASSERT(p != NULL && first_page_no_out != NULL && count > 0);
+    if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_extend: read-only");
+    pthread_mutex_lock(&p->extend_lock);
+    uint64_t first = atomic_load(&p->page_count);
+    uint64_t needed = first + count;
+    int rc = ALEXDB_OK;
+    if (needed > p->file_page_count) {
+        /* Preallocate with real zeros so later in-place writes need no metadata. */
+        uint64_t grow = COMMON_MAX(needed - p->file_page_count,
+                                   COMMON_MAX((uint64_t)EXTEND_CHUNK_PAGES_MIN, first / 8));
+        rc = pager_file_zero_extend(p->file, p->file_page_count * PAGER_PAGE_SIZE,
+                                    grow * PAGER_PAGE_SIZE);
+        if (rc == ALEXDB_OK) p->file_page_count += grow;
+    }
+    if (rc == ALEXDB_OK) {
+        atomic_store(&p->page_count, needed);
+        *first_page_no_out = first;
+    }
+    pthread_mutex_unlock(&p->extend_lock);
+    return rc;
+}
+
+static int check_run(pager *p, uint64_t first, uint32_t count, const uint8_t *buf)
+{
+    if (buf == NULL || (uintptr_t)buf % PAGER_PAGE_SIZE != 0 || count == 0 ||
+        count > INT32_MAX / PAGER_PAGE_SIZE || first < 2) {
+        return common_error(ALEXDB_INVALID, "page run %" PRIu64 "+%u: bad arguments", first, count);
+    }
+    uint64_t page_count = atomic_load(&p->page_count);
+    if (first + count > page_count) {
+        return common_corrupt(pager_file_path(p->file), first * PAGER_PAGE_SIZE,
+                              "page run %" PRIu64 "+%u beyond the end of the file (%" PRIu64
+                              " pages)", first, count, page_count);
+    }
+    return ALEXDB_OK;
+}
+
+int pager_read_pages(pager *p, uint64_t first, uint32_t count, uint8_t *buf)
+{
+    ALEXDB_ASSERT(p != NULL);
+    int rc = check_run(p, first, count, buf);
+    if (rc != ALEXDB_OK) return rc;
+    pager_io_req req = {.buf = buf, .offset = first * PAGER_PAGE_SIZE,
+                        .size = count * PAGER_PAGE_SIZE, .op = PAGER_IO_READ};
+    rc = pager_file_rw(p->file, &req, 1);
+    for (uint32_t i = 0; i < count && rc == ALEXDB_OK; i++) {
+        rc = pager_page_check(pager_file_path(p->file), buf + (size_t)i * PAGER_PAGE_SIZE, first + i);
+    }
+    return rc;
+}
+
+int pager_write_pages(pager *p, uint64_t first, uint32_t count, uint8_t *buf, uint64_t lsn)
+{
+    ALEXDB_ASSERT(p != NULL);
+    int rc = check_run(p, first, count, buf);
+    if (rc != ALEXDB_OK) return rc;
+    if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_write_pages: read-only");
+    for (uint32_t i = 0; i < count; i++) {
+        pager_page_seal(buf + (size_t)i * PAGER_PAGE_SIZE, first + i, lsn);
+    }
+    pager_io_req req = {.buf = buf, .offset = first * PAGER_PAGE_SIZE,
+                        .size = count * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
+    return pager_file_rw(p->file, &req, 1);
+}
+
+void pager_stats_get(pager *p, pager_stats *stats_out)
+{
+    ALEXDB_ASSERT(p != NULL && stats_out != NULL);
+    pager_file_stats(p->file, &stats_out->io);
+    stats_out->hit_count = atomic_load_explicit(&p->hit_count, memory_order_relaxed);
+    stats_out->miss_count = atomic_load_explicit(&p->miss_count, memory_order_relaxed);
+    stats_out->eviction_count = atomic_load_explicit(&p->eviction_count, memory_order_relaxed);
+    stats_out->dirty_write_count = atomic_load_explicit(&p->dirty_write_count, memory_order_relaxed);
+    stats_out->frame_count = p->frame_count;
+    stats_out->backend = pager_file_backend_name(p->file);
+    stats_out->fallback_reason = pager_file_fallback_reason(p->file);
+}
+
+pager_file *pager_get_file(pager *p)
+{
+    return p->file;
+}

@@ -1,0 +1,125 @@
+/*
+ * writeback.c: writing dirty frames back to the page file.
+ *
+ * pager_flush() collects every dirty frame, sorts by page number and writes runs of
+ * adjacent pages as single requests (up to PAGER_WRITE_RUN_PAGES_MAX pages), all the
+ * runs that fit the staging buffer going out in one submission; then one fdatasync.
+ * Each page is copied to the staging buffer under a shared latch and sealed there, so
+ * readers keep reading while the I/O runs and the frame itself is never modified by
+ * the flush. A writer that changes a page during its write marks it dirty again (P9),
+ * so nothing is lost, at worst written twice.
+ *
+ * pager_writeback_frame() is the clock's path for one cold dirty victim: it seals the
+ * frame in place under the exclusive latch and writes it from the frame.
+ */
+#include "pager_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+int pager_writeback_frame(pager *p, pager_frame *f)
+{
+    ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P1 */
+    pager_latch_exclusive(f);
+    int rc = ALEXDB_OK;
+    if (atomic_exchange(&f->dirty, false)) {
+        uint64_t page_no = pager_frame_page_no(f);
+        pager_page_seal(f->data, page_no, atomic_load(&f->lsn));
+        pager_io_req req = {.buf = f->data, .offset = page_no * PAGER_PAGE_SIZE,
+                            .size = PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
+        rc = pager_file_rw(p->file, &req, 1);
+        if (rc != ALEXDB_OK) atomic_store(&f->dirty, true);
+        atomic_fetch_add_explicit(&p->dirty_write_count, 1, memory_order_relaxed);
+    }
+    pager_unlatch(f);
+    return rc;
+}
+
+static int compare_page_no(const void *a, const void *b)
+{
+    uint64_t x = pager_frame_page_no(*(pager_frame *const *)a);
+    uint64_t y = pager_frame_page_no(*(pager_frame *const *)b);
+    return x < y ? -1 : x > y;
+}
+
+/* Pins every dirty VALID frame into p->flush_frames, sorted by page number. */
+static uint32_t collect_dirty(pager *p)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < p->frame_count; i++) {
+        pager_frame *f = &p->frames[i];
+        if (!atomic_load(&f->dirty)) continue;
+        if (pager_pool_try_pin(p, f, pager_frame_page_no(f))) p->flush_frames[count++] = f;
+    }
+    qsort(p->flush_frames, count, sizeof(*p->flush_frames), compare_page_no);
+    return count;
+}
+
+/* Copies frames[0..count) into staging at slot `slot`, sealed, clearing dirty bits. */
+static void stage_frames(pager *p, pager_frame **frames, uint32_t count, uint32_t slot)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        pager_frame *f = frames[i];
+        uint8_t *dst = p->flush_staging + (size_t)(slot + i) * PAGER_PAGE_SIZE;
+        pager_latch_shared(f);
+        atomic_store(&f->dirty, false);
+        memcpy(dst, f->data, PAGER_PAGE_SIZE);
+        uint64_t lsn = atomic_load(&f->lsn);
+        pager_unlatch(f);
+        pager_page_seal(dst, pager_frame_page_no(f), lsn);
+    }
+}
+
+/*
+ * Writes frames[0..count) (sorted) as runs of adjacent pages, as many runs per
+ * submission as fit the staging buffer. Frames of failed runs are marked dirty again.
+ */
+static int write_runs(pager *p, pager_frame **frames, uint32_t count)
+{
+    pager_io_req reqs[PAGER_WRITE_RUN_PAGES_MAX];
+    uint32_t run_start[PAGER_WRITE_RUN_PAGES_MAX];
+    int rc = ALEXDB_OK;
+    for (uint32_t next = 0; next < count;) {
+        uint32_t slot = 0;
+        uint32_t req_count = 0;
+        while (next < count && slot < PAGER_WRITE_RUN_PAGES_MAX) {
+            uint32_t len = 1;
+            while (next + len < count && slot + len < PAGER_WRITE_RUN_PAGES_MAX &&
+                   pager_frame_page_no(frames[next + len]) ==
+                       pager_frame_page_no(frames[next]) + len) {
+                len++;
+            }
+            stage_frames(p, frames + next, len, slot);
+            reqs[req_count] = (pager_io_req){
+                .buf = p->flush_staging + (size_t)slot * PAGER_PAGE_SIZE,
+                .offset = pager_frame_page_no(frames[next]) * PAGER_PAGE_SIZE,
+                .size = len * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
+            run_start[req_count++] = next;
+            slot += len;
+            next += len;
+        }
+        int batch_rc = pager_file_rw(p->file, reqs, req_count);
+        atomic_fetch_add_explicit(&p->dirty_write_count, req_count, memory_order_relaxed);
+        if (batch_rc == ALEXDB_OK) continue;
+        if (rc == ALEXDB_OK) rc = batch_rc;
+        for (uint32_t r = 0; r < req_count; r++) {
+            if (reqs[r].result == (int32_t)reqs[r].size) continue;
+            uint32_t end = r + 1 < req_count ? run_start[r + 1] : next;
+            for (uint32_t i = run_start[r]; i < end; i++) atomic_store(&frames[i]->dirty, true);
+        }
+    }
+    return rc;
+}
+
+int pager_flush(pager *p)
+{
+    ALEXDB_ASSERT(p != NULL);
+    if (p->config.read_only) return ALEXDB_OK;
+    pthread_mutex_lock(&p->flush_lock);
+    uint32_t count = collect_dirty(p);
+    int rc = write_runs(p, p->flush_frames, count);
+    for (uint32_t i = 0; i < count; i++) pager_unpin(p, p->flush_frames[i]);
+    pthread_mutex_unlock(&p->flush_lock);
+    if (rc != ALEXDB_OK) return rc;
+    return pager_file_sync(p->file);
+}
