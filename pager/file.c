@@ -27,6 +27,14 @@ void pager_log(const pager_env *env, int level, const char *fmt, ...)
     env->log(env->log_ctx, level, message);
 }
 
+/* Records why a fallback happened; a second fallback is appended, not overwritten. */
+static void add_fallback_reason(pager_file *file, const char *reason)
+{
+    size_t used = strlen(file->fallback_reason);
+    snprintf(file->fallback_reason + used, sizeof(file->fallback_reason) - used, "%s%s",
+             used > 0 ? "; " : "", reason);
+}
+
 static const pager_io_ops *choose_backend(pager_file *file)
 {
     switch (file->env.backend) {
@@ -38,10 +46,11 @@ static const pager_io_ops *choose_backend(pager_file *file)
     int err = file->env.test_uring_errno != 0 ? file->env.test_uring_errno : pager_io_uring_probe();
     if (err == 0) return &pager_io_uring_ops;
     if (file->env.backend == PAGER_BACKEND_URING) return NULL;
-    snprintf(file->fallback_reason, sizeof(file->fallback_reason),
-             "io_uring unavailable (%s)", strerrorname_np(err) ? strerrorname_np(err) : "?");
-    pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using pread/pwrite", file->path,
-              file->fallback_reason);
+    char reason[64];
+    snprintf(reason, sizeof(reason), "io_uring unavailable (%s)",
+             strerrorname_np(err) ? strerrorname_np(err) : "?");
+    add_fallback_reason(file, reason);
+    pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using pread/pwrite", file->path, reason);
     return &pager_io_posix_ops;
 }
 
@@ -55,12 +64,14 @@ static int open_descriptor(pager_file *file, int oflags)
             return fd;
         }
         if (errno != EINVAL) return -1;
-        /* The filesystem refuses O_DIRECT: buffered pread/pwrite, said once. */
-        snprintf(file->fallback_reason, sizeof(file->fallback_reason),
-                 "O_DIRECT refused by the filesystem (EINVAL)");
-        pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using buffered pread/pwrite",
-                  file->path, file->fallback_reason);
-        if (file->ops == &pager_io_uring_ops) file->ops = &pager_io_posix_ops;
+        /* The filesystem refuses O_DIRECT: buffered I/O, said once. With AUTO that means
+         * pread/pwrite; a caller who demanded io_uring keeps it, on the buffered fd. */
+        const char *reason = "O_DIRECT refused by the filesystem (EINVAL)";
+        add_fallback_reason(file, reason);
+        bool to_posix = file->ops == &pager_io_uring_ops && file->env.backend == PAGER_BACKEND_AUTO;
+        pager_log(&file->env, PAGER_LOG_WARN, "alexdb: %s: %s; using buffered %s", file->path,
+                  reason, to_posix ? "pread/pwrite" : file->ops->name);
+        if (to_posix) file->ops = &pager_io_posix_ops;
     }
     return open(file->path, oflags, 0644);
 }
@@ -141,6 +152,26 @@ static int request_error(pager_file *file, const pager_io_req *req, int err)
 }
 
 /*
+ * Fails every request still pending with EIO (the retries ran out, or the backend
+ * failed the whole batch): a pending write makes the file sticky (F2).
+ */
+static int fail_pending(pager_file *file, pager_io_req *reqs, const uint32_t *pending,
+                        uint32_t pending_count, int rc, const char *why)
+{
+    for (uint32_t k = 0; k < pending_count; k++) {
+        pager_io_req *req = &reqs[pending[k]];
+        req->result = -EIO;
+        int req_rc = request_error(file, req, EIO);
+        if (rc == ALEXDB_OK) rc = req_rc;
+    }
+    if (pending_count > 0) {
+        const pager_io_req *req = &reqs[pending[0]];
+        common_error(rc, "%s offset %" PRIu64 ": %s", file->path, req->offset, why);
+    }
+    return rc;
+}
+
+/*
  * One chunk (at most PAGER_IO_BATCH_MAX): submit, reap, and resubmit the remainders of
  * short or EAGAIN transfers until every request is complete or has failed.
  */
@@ -154,10 +185,9 @@ static int rw_chunk(pager_file *file, pager_io_req *reqs, uint32_t count)
     for (uint32_t i = 0; i < count; i++) pending[i] = i;
     int rc = ALEXDB_OK;
     for (uint32_t round = 0; pending_count > 0; round++) {
-        if (round > PAGER_IO_RETRY_MAX) {
-            const pager_io_req *req = &reqs[pending[0]];
-            return common_error(ALEXDB_IO, "%s offset %" PRIu64 ": gave up after %u retries",
-                                file->path, req->offset, PAGER_IO_RETRY_MAX);
+        if (round > PAGER_IO_RETRY_MAX) { /* F4 */
+            return fail_pending(file, reqs, pending, pending_count, rc,
+                                "gave up after repeated short or EAGAIN transfers");
         }
         for (uint32_t k = 0; k < pending_count; k++) {
             const pager_io_req *req = &reqs[pending[k]];
@@ -168,7 +198,11 @@ static int rw_chunk(pager_file *file, pager_io_req *reqs, uint32_t count)
         atomic_fetch_add_explicit(&file->submit_count, 1, memory_order_relaxed);
         int batch_rc = file->ops->submit(file, sub, pending_count);
         if (batch_rc == ALEXDB_OK) batch_rc = file->ops->reap(file, sub, pending_count);
-        if (batch_rc != ALEXDB_OK) return batch_rc;
+        if (batch_rc != ALEXDB_OK) {
+            char why[COMMON_ERRMSG_SIZE_MAX / 2];
+            snprintf(why, sizeof(why), "%s", common_errmsg());
+            return fail_pending(file, reqs, pending, pending_count, rc, why);
+        }
         uint32_t still = 0;
         for (uint32_t k = 0; k < pending_count; k++) {
             uint32_t i = pending[k];
@@ -292,6 +326,9 @@ int pager_file_zero_extend(pager_file *file, uint64_t offset, uint64_t size)
 int pager_file_truncate(pager_file *file, uint64_t size)
 {
     ALEXDB_ASSERT(file != NULL);
+    if ((file->flags & PAGER_OPEN_READONLY) || atomic_load(&file->sticky_error) != ALEXDB_OK) {
+        return common_error(ALEXDB_READONLY, "truncate %s: the file refuses writes", file->path);
+    }
     if (ftruncate(file->fd, (off_t)size) != 0) {
         return common_error(common_errno_to_result(errno), "truncate %s: %s", file->path,
                             strerror(errno));

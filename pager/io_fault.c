@@ -32,7 +32,7 @@
  * inode number reused at the same path is not noticed.
  *
  * Entry points: pager_io_fault_ops (called by file.c), pager_fault_create/destroy/
- * powercut/is_cut/stats_get.
+ * powercut/is_cut/stats_get. Design and invariants F1-F4: pager/README.md, "I/O backends".
  */
 #include "pager_int.h"
 
@@ -290,8 +290,8 @@ static int replay_torn(pager_fault *fault, int fd, const fault_entry *w, uint32_
     uint32_t run_start = 0;
     bool in_run = false;
     for (uint32_t i = 0; i <= sector_count; i++) {
-        bool keep = i < sector_count &&
-                    (i == forced_keep || (i != forced_drop && (common_rng_next(&fault->rng) >> 63)));
+        bool coin = common_rng_next(&fault->rng) >> 63;
+        bool keep = i < sector_count && (i == forced_keep || (i != forced_drop && coin));
         if (keep && !in_run) run_start = i;
         if (!keep && in_run) {
             uint64_t begin = (uint64_t)run_start * PAGER_SECTOR_SIZE;
@@ -421,7 +421,7 @@ static int read_pre_image(int fd, fault_entry *w)
 {
     uint64_t present = w->size_before > w->offset ? w->size_before - w->offset : 0;
     present = COMMON_MIN(present, (uint64_t)w->size);
-    /* Whole sectors: the descriptor may be O_DIRECT. */
+    /* Whole sectors (F1 holds for offset): the descriptor may be O_DIRECT. */
     uint64_t want = COMMON_MIN((present + PAGER_SECTOR_SIZE - 1) / PAGER_SECTOR_SIZE *
                                    PAGER_SECTOR_SIZE, (uint64_t)w->size);
     uint64_t got = 0;

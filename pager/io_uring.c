@@ -93,6 +93,7 @@ static void uring_close(pager_file *file)
 }
 
 static void reap_count(uring_thread *t, uint32_t count);
+static void drop_thread_ring(uring_thread *t);
 
 /*
  * The kernel keeps refusing queued entries: wait for those it took, then drop this
@@ -102,9 +103,7 @@ static int abandon_ring(pager_file *file, uring_thread *t, pager_io_req *reqs,
                         uint32_t submitted, int ret)
 {
     reap_count(t, submitted);
-    pthread_setspecific(thread_key, NULL);
-    thread_ring = NULL;
-    thread_ring_destroy(t);
+    drop_thread_ring(t);
     return common_error(ALEXDB_IO, "%s: io_uring_submit failed (%s) at request offset %llu",
                         file->path, strerror(-ret),
                         (unsigned long long)reqs[submitted].offset);
@@ -180,24 +179,36 @@ static int uring_reap(pager_file *file, pager_io_req *reqs, uint32_t count)
     return ALEXDB_OK;
 }
 
+static void drop_thread_ring(uring_thread *t)
+{
+    pthread_setspecific(thread_key, NULL);
+    thread_ring = NULL;
+    thread_ring_destroy(t);
+}
+
 static int uring_sync(pager_file *file)
 {
     uring_thread *t = thread_ring_get();
     if (t == NULL) return -thread_ring_errno;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
-    ALEXDB_ASSERT(sqe != NULL);
+    ALEXDB_ASSERT(sqe != NULL); /* F3: the ring is idle */
     io_uring_prep_fsync(sqe, file->fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data(sqe, NULL);
-    int ret;
-    do {
+    int ret = 0;
+    for (uint32_t attempt = 0; attempt <= PAGER_IO_RETRY_MAX; attempt++) {
         ret = io_uring_submit(&t->ring);
-    } while (ret == -EINTR || ret == -EAGAIN || ret == -EBUSY);
-    ALEXDB_ASSERT(ret == 1);
+        if (ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != 0) break;
+    }
+    if (ret != 1) {
+        /* Not submitted: the prepared entry must not reach the kernel later. */
+        drop_thread_ring(t);
+        return ret < 0 ? ret : -EIO;
+    }
     struct io_uring_cqe *cqe = NULL;
     do {
         ret = io_uring_wait_cqe(&t->ring, &cqe);
     } while (ret == -EINTR || ret == -EAGAIN);
-    ALEXDB_ASSERT(ret == 0 && cqe != NULL);
+    ALEXDB_ASSERT(ret == 0 && cqe != NULL); /* see reap_count() */
     int res = cqe->res;
     io_uring_cqe_seen(&t->ring, cqe);
     return res < 0 ? res : 0;

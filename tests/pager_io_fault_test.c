@@ -9,6 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +192,7 @@ static void test_read_error(void **state)
     free(dir);
 }
 
-/* A write failing with ENOSPC is ALEXDB_NOSPACE, writes nothing, and makes the file refuse writes and syncs. */
+/* A write failing with ENOSPC is ALEXDB_NOSPACE, writes nothing; then writes/syncs are refused. */
 static void test_write_nospace_is_sticky(void **state)
 {
     (void)state;
@@ -222,7 +225,7 @@ static void test_write_nospace_is_sticky(void **state)
     free(dir);
 }
 
-/* A failed fdatasync is ALEXDB_IO, is never retried, makes nothing durable, and refuses later syncs and writes. */
+/* A failed fdatasync is ALEXDB_IO, not retried, makes nothing durable; then syncs/writes fail. */
 static void test_sync_error_is_sticky(void **state)
 {
     (void)state;
@@ -413,6 +416,61 @@ static void test_powercut_tears(void **state)
     free(dir);
 }
 
+/* A write counted as torn always mixes kept and lost sectors, even a two-sector one. */
+static void test_torn_write_mixes(void **state)
+{
+    (void)state;
+    enum { UNIT = 2 * PAGER_SECTOR_SIZE, UNIT_COUNT = 64 };
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "f");
+    pager_fault_config config = {.seed = tu_seed(), .tear = 1};
+    pager_fault *fault = make_domain(&config);
+    pager_file *file = open_in(fault, path);
+    uint8_t *old_image = tu_aligned((size_t)UNIT * UNIT_COUNT);
+    uint8_t *new_image = tu_aligned((size_t)UNIT * UNIT_COUNT);
+    for (uint64_t p = 0; p < UNIT * UNIT_COUNT / PAGE; p++) {
+        fill_page(old_image + p * PAGE, p, 1);
+        fill_page(new_image + p * PAGE, p, 2);
+    }
+    pager_io_req req = {.buf = old_image, .offset = 0, .size = UNIT * UNIT_COUNT,
+                        .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_int_equal(pager_file_sync(file), ALEXDB_OK);
+    pager_io_req reqs[UNIT_COUNT];
+    for (uint32_t u = 0; u < UNIT_COUNT; u++) {
+        reqs[u] = (pager_io_req){.buf = new_image + (size_t)u * UNIT, .offset = (uint64_t)u * UNIT,
+                                 .size = UNIT, .op = PAGER_IO_WRITE};
+    }
+    assert_int_equal(pager_file_rw(file, reqs, UNIT_COUNT), ALEXDB_OK);
+    assert_int_equal(pager_fault_powercut(fault), ALEXDB_OK);
+    pager_fault_stats stats;
+    fault_stats(fault, &stats);
+    uint64_t size = 0;
+    uint8_t *image = slurp(path, &size);
+    assert_int_equal(size, (uint64_t)UNIT * UNIT_COUNT);
+    uint64_t mixed_count = 0;
+    for (uint32_t u = 0; u < UNIT_COUNT; u++) {
+        bool sector_new[2];
+        for (uint32_t s = 0; s < 2; s++) {
+            size_t at = (size_t)u * UNIT + (size_t)s * PAGER_SECTOR_SIZE;
+            sector_new[s] = memcmp(image + at, new_image + at, PAGER_SECTOR_SIZE) == 0;
+            bool sector_old = memcmp(image + at, old_image + at, PAGER_SECTOR_SIZE) == 0;
+            assert_true(sector_new[s] || sector_old);
+        }
+        mixed_count += sector_new[0] != sector_new[1];
+    }
+    assert_int_equal(mixed_count, stats.cut_torn_count);
+    assert_true(stats.cut_torn_count > 0);
+    free(image);
+    free(new_image);
+    free(old_image);
+    pager_file_close(file);
+    pager_fault_destroy(fault);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 /* The same seed leaves the same image byte for byte; another seed leaves another. */
 static void test_powercut_is_deterministic(void **state)
 {
@@ -435,7 +493,7 @@ static void test_powercut_is_deterministic(void **state)
     for (int i = 0; i < 3; i++) free(images[i]);
 }
 
-/* After the cut every read, write and sync of the domain fails with EIO, and nothing reaches the disk. */
+/* After the cut every read, write and sync fails with EIO, and nothing more reaches the disk. */
 static void test_io_fails_after_cut(void **state)
 {
     (void)state;
@@ -473,7 +531,7 @@ static void test_io_fails_after_cut(void **state)
     free(dir);
 }
 
-/* powercut_at cuts the power at exactly the Nth I/O: that write never happens, earlier unsynced ones are judged. */
+/* powercut_at cuts at exactly the Nth I/O: that write never lands; earlier unsynced are judged. */
 static void test_powercut_at(void **state)
 {
     (void)state;
@@ -506,7 +564,7 @@ static void test_powercut_at(void **state)
     free(dir);
 }
 
-/* Closing a file does not make its writes durable: the log survives close and reopen in the domain; a sync through the new handle covers it. */
+/* Closing is not syncing: the log survives a reopen, and a sync via the new handle covers it. */
 static void test_log_survives_reopen(void **state)
 {
     (void)state;
@@ -555,7 +613,7 @@ static void test_log_survives_reopen(void **state)
     free(dir);
 }
 
-/* A dropped write that had extended the file is truncated back to the synced size; a kept one is not. */
+/* A dropped write that extended the file is cut back to the synced size; a kept one is not. */
 static void test_dropped_extension_truncated(void **state)
 {
     (void)state;
@@ -589,7 +647,9 @@ static void test_dropped_extension_truncated(void **state)
             assert_int_equal(stats.cut_kept_count, 1);
             seen_kept = true;
             assert_int_equal(size, 6 * PAGE);
-            for (uint64_t p = 2; p < 6; p++) assert_int_equal(page_state(image, size, p, 0, 2), PAGE_NEW);
+            for (uint64_t p = 2; p < 6; p++) {
+                assert_int_equal(page_state(image, size, p, 0, 2), PAGE_NEW);
+            }
         }
         free(image);
         free(buf);
@@ -600,7 +660,7 @@ static void test_dropped_extension_truncated(void **state)
     assert_true(seen_dropped && seen_kept);
 }
 
-/* Files of one domain share one machine: a cut judges the unsynced writes of every file, and a sync covers only its own file. */
+/* One domain, one machine: a cut judges every file's unsynced writes; a sync covers its file. */
 static void test_domain_covers_every_file(void **state)
 {
     (void)state;
@@ -629,6 +689,92 @@ static void test_domain_covers_every_file(void **state)
     free(dir);
 }
 
+#define RACE_THREAD_COUNT 4u
+#define RACE_PAGES 128u
+
+typedef struct racer {
+    pager_file *file;
+    uint32_t index;
+    uint32_t ok_count;      /* writes acknowledged: pages [first, first + ok_count) */
+    int first_error;        /* the code of the first failed write */
+    _Atomic uint32_t *done_count;
+} racer;
+
+/* Writes its own pages one call at a time until one fails (the cut) or all are written. */
+static void *racer_main(void *arg)
+{
+    racer *r = arg;
+    uint64_t first = (uint64_t)r->index * RACE_PAGES;
+    for (uint32_t i = 0; i < RACE_PAGES; i++) {
+        int rc = write_pages(r->file, first + i, 1, 4);
+        if (rc != ALEXDB_OK) {
+            r->first_error = rc;
+            break;
+        }
+        r->ok_count++;
+    }
+    atomic_fetch_add(r->done_count, 1);
+    return NULL;
+}
+
+/* A cut racing writer threads: acked writes are kept or dropped whole; later ones never land. */
+static void test_powercut_races_writers(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "f");
+    pager_fault_config config = {.seed = tu_seed()};
+    pager_fault *fault = make_domain(&config);
+    pager_file *file = open_in(fault, path);
+    _Atomic uint32_t done_count = 0;
+    racer racers[RACE_THREAD_COUNT];
+    pthread_t threads[RACE_THREAD_COUNT];
+    for (uint32_t t = 0; t < RACE_THREAD_COUNT; t++) {
+        racers[t] = (racer){.file = file, .index = t, .done_count = &done_count};
+        assert_int_equal(pthread_create(&threads[t], NULL, racer_main, &racers[t]), 0);
+    }
+    pager_fault_stats stats;
+    do {
+        sched_yield();
+        pager_fault_stats_get(fault, &stats);
+    } while (stats.write_count < RACE_PAGES && atomic_load(&done_count) < RACE_THREAD_COUNT);
+    assert_int_equal(pager_fault_powercut(fault), ALEXDB_OK);
+    uint64_t ok_total = 0;
+    uint32_t io_error_count = 0;
+    uint32_t stopped_count = 0;
+    for (uint32_t t = 0; t < RACE_THREAD_COUNT; t++) {
+        assert_int_equal(pthread_join(threads[t], NULL), 0);
+        ok_total += racers[t].ok_count;
+        if (racers[t].ok_count == RACE_PAGES) continue;
+        /* The cut fails a write with EIO; the shared handle then refuses the others (F2). */
+        int rc = racers[t].first_error;
+        assert_true(rc == ALEXDB_IO || rc == ALEXDB_READONLY);
+        io_error_count += rc == ALEXDB_IO;
+        stopped_count++;
+    }
+    assert_true(stopped_count == 0 || io_error_count > 0);
+    fault_stats(fault, &stats);
+    assert_int_equal(stats.cut_kept_count + stats.cut_dropped_count, ok_total);
+    uint64_t size = 0;
+    uint8_t *image = slurp(path, &size);
+    uint64_t new_count = 0;
+    for (uint32_t t = 0; t < RACE_THREAD_COUNT; t++) {
+        for (uint32_t i = 0; i < RACE_PAGES; i++) {
+            uint64_t p = (uint64_t)t * RACE_PAGES + i;
+            enum page_state st = page_state(image, size, p, 0, 4);
+            assert_true(st == PAGE_OLD || (st == PAGE_NEW && i < racers[t].ok_count));
+            new_count += st == PAGE_NEW;
+        }
+    }
+    assert_int_equal(new_count, stats.cut_kept_count);
+    free(image);
+    pager_file_close(file);
+    pager_fault_destroy(fault);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -640,12 +786,14 @@ int main(void)
         cmocka_unit_test(test_short_write_completed),
         cmocka_unit_test(test_powercut_keeps_or_drops),
         cmocka_unit_test(test_powercut_tears),
+        cmocka_unit_test(test_torn_write_mixes),
         cmocka_unit_test(test_powercut_is_deterministic),
         cmocka_unit_test(test_io_fails_after_cut),
         cmocka_unit_test(test_powercut_at),
         cmocka_unit_test(test_log_survives_reopen),
         cmocka_unit_test(test_dropped_extension_truncated),
         cmocka_unit_test(test_domain_covers_every_file),
+        cmocka_unit_test(test_powercut_races_writers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,303 @@
+/*
+ * pager_file_test.c: the file layer (pager/file.c) through whichever backend
+ * ALEXDB_TEST_BACKEND names (uring, posix, fault): ctest runs this program once per
+ * backend, so every backend must honour the same contract: batches larger than
+ * PAGER_IO_BATCH_MAX, end of file as corruption naming the file, open failures as
+ * codes, read-only handles, size/zero-extend/truncate, and the counters.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE PAGER_PAGE_SIZE
+
+typedef struct fixture {
+    char *dir;
+    char *path;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    fx->dir = tu_tmpdir();
+    fx->path = tu_path(fx->dir, "file");
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    tu_rmrf(fx->dir);
+    free(fx->path);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static pager_file *open_file(const char *path, unsigned flags)
+{
+    pager_env env;
+    tu_env(&env);
+    pager_file *file = NULL;
+    assert_int_equal(pager_file_open(&env, path, flags, &file), ALEXDB_OK);
+    assert_non_null(file);
+    return file;
+}
+
+/* count page requests at first, each its own request, over one buffer. */
+static pager_io_req *page_reqs(uint8_t *buf, uint64_t first, uint32_t count, uint8_t op)
+{
+    pager_io_req *reqs = calloc(count, sizeof(*reqs));
+    assert_non_null(reqs);
+    for (uint32_t i = 0; i < count; i++) {
+        reqs[i] = (pager_io_req){.buf = buf + (size_t)i * PAGE, .offset = (first + i) * PAGE,
+                                 .size = PAGE, .op = op};
+    }
+    return reqs;
+}
+
+static bool all_zero(const uint8_t *buf, size_t size)
+{
+    for (size_t i = 0; i < size; i++) {
+        if (buf[i] != 0) return false;
+    }
+    return true;
+}
+
+/* 300 requests in one call (more than PAGER_IO_BATCH_MAX) are chunked and round-trip exactly. */
+static void test_batch_round_trip(void **state)
+{
+    fixture *fx = *state;
+    enum { COUNT = 300 };
+    _Static_assert(COUNT > PAGER_IO_BATCH_MAX, "the batch must need chunking");
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    uint8_t *out = tu_aligned((size_t)COUNT * PAGE);
+    uint8_t *in = tu_aligned((size_t)COUNT * PAGE);
+    uint64_t salt = tu_seed();
+    for (uint32_t i = 0; i < COUNT; i++) tu_fill_body(out + (size_t)i * PAGE, i, salt);
+    /* Written in a shuffled order so that request i is not simply at offset i. */
+    pager_io_req *writes = page_reqs(out, 0, COUNT, PAGER_IO_WRITE);
+    for (uint32_t i = 0; i < COUNT; i += 2) {
+        pager_io_req tmp = writes[i];
+        writes[i] = writes[COUNT - 1 - i];
+        writes[COUNT - 1 - i] = tmp;
+    }
+    assert_int_equal(pager_file_rw(file, writes, COUNT), ALEXDB_OK);
+    for (uint32_t i = 0; i < COUNT; i++) assert_int_equal(writes[i].result, PAGE);
+    pager_io_stats stats;
+    pager_file_stats(file, &stats);
+    assert_int_equal(stats.submit_count, 2);
+    pager_io_req *reads = page_reqs(in, 0, COUNT, PAGER_IO_READ);
+    assert_int_equal(pager_file_rw(file, reads, COUNT), ALEXDB_OK);
+    for (uint32_t i = 0; i < COUNT; i++) {
+        assert_int_equal(reads[i].result, PAGE);
+        assert_true(tu_body_matches(in + (size_t)i * PAGE, i, salt));
+    }
+    pager_file_stats(file, &stats);
+    assert_int_equal(stats.write_count, COUNT);
+    assert_int_equal(stats.read_count, COUNT);
+    assert_int_equal(stats.submit_count, 4);
+    uint64_t size = 0;
+    assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
+    assert_int_equal(size, (uint64_t)COUNT * PAGE);
+    free(reads);
+    free(writes);
+    free(in);
+    free(out);
+    pager_file_close(file);
+}
+
+/* A read reaching past the end of the file is ALEXDB_CORRUPT and the message names the file. */
+static void test_read_past_eof_is_corrupt(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    uint8_t *buf = tu_aligned(2 * PAGE);
+    tu_fill_body(buf, 0, 1);
+    pager_io_req req = {.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    common_errmsg_clear();
+    req = (pager_io_req){.buf = buf, .offset = 4 * PAGE, .size = PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_CORRUPT);
+    assert_non_null(strstr(alexdb_errmsg(), fx->path));
+    /* Half inside the file: the first page arrives, the whole request is still corrupt. */
+    memset(buf, 0, 2 * PAGE);
+    common_errmsg_clear();
+    req = (pager_io_req){.buf = buf, .offset = 0, .size = 2 * PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_CORRUPT);
+    assert_non_null(strstr(alexdb_errmsg(), fx->path));
+    assert_int_equal(req.result, PAGE);
+    assert_true(tu_body_matches(buf, 0, 1));
+    assert_int_equal(pager_file_error(file), ALEXDB_OK); /* a short file is not a write failure */
+    free(buf);
+    pager_file_close(file);
+}
+
+/* Opening a missing file without PAGER_OPEN_CREATE fails with a code and creates nothing. */
+static void test_open_missing_without_create(void **state)
+{
+    fixture *fx = *state;
+    pager_env env;
+    tu_env(&env);
+    pager_file *file = (pager_file *)(uintptr_t)1;
+    int rc = pager_file_open(&env, fx->path, 0, &file);
+    assert_true(rc < 0);
+    assert_null(file);
+    assert_non_null(strstr(alexdb_errmsg(), fx->path));
+    assert_int_equal(access(fx->path, F_OK), -1);
+}
+
+/* Opening (even with create) in a missing directory fails cleanly with a code naming the path. */
+static void test_open_in_missing_directory(void **state)
+{
+    fixture *fx = *state;
+    char *dir = tu_path(fx->dir, "no-such-dir");
+    char *path = tu_path(dir, "file");
+    pager_env env;
+    tu_env(&env);
+    pager_file *file = (pager_file *)(uintptr_t)1;
+    int rc = pager_file_open(&env, path, PAGER_OPEN_CREATE, &file);
+    assert_true(rc < 0);
+    assert_null(file);
+    assert_non_null(strstr(alexdb_errmsg(), path));
+    free(path);
+    free(dir);
+}
+
+/* A read-only handle refuses writes with ALEXDB_READONLY, writes nothing, and still reads. */
+static void test_readonly_refuses_writes(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    uint8_t *buf = tu_aligned(PAGE);
+    tu_fill_body(buf, 0, 5);
+    pager_io_req req = {.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_int_equal(pager_file_sync(file), ALEXDB_OK);
+    pager_file_close(file);
+
+    file = open_file(fx->path, PAGER_OPEN_READONLY);
+    tu_fill_body(buf, 0, 6);
+    req = (pager_io_req){.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_READONLY);
+    req.offset = PAGE;
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_READONLY);
+    memset(buf, 0, PAGE);
+    req = (pager_io_req){.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_true(tu_body_matches(buf, 0, 5));
+    uint64_t size = 0;
+    assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
+    assert_int_equal(size, PAGE);
+    pager_io_stats stats;
+    pager_file_stats(file, &stats);
+    assert_int_equal(stats.write_count, 0);
+    free(buf);
+    pager_file_close(file);
+}
+
+/* zero_extend makes zeroed pages exist (others untouched), size reports it, truncate shrinks. */
+static void test_zero_extend_size_truncate(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    uint64_t size = 1;
+    assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
+    assert_int_equal(size, 0);
+    uint8_t *buf = tu_aligned(4 * PAGE);
+    for (uint64_t p = 0; p < 4; p++) tu_fill_body(buf + p * PAGE, p, 8);
+    pager_io_req req = {.buf = buf, .offset = 0, .size = 4 * PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_int_equal(pager_file_zero_extend(file, 4 * PAGE, 300 * PAGE), ALEXDB_OK);
+    assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
+    assert_int_equal(size, 304 * PAGE);
+    uint8_t *all = tu_aligned(304 * PAGE);
+    memset(all, 0xaa, 304 * PAGE);
+    req = (pager_io_req){.buf = all, .offset = 0, .size = 304 * PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    for (uint64_t p = 0; p < 4; p++) assert_true(tu_body_matches(all + p * PAGE, p, 8));
+    assert_true(all_zero(all + 4 * PAGE, 300 * PAGE));
+    assert_int_equal(pager_file_truncate(file, 2 * PAGE), ALEXDB_OK);
+    assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
+    assert_int_equal(size, 2 * PAGE);
+    req = (pager_io_req){.buf = buf, .offset = 2 * PAGE, .size = PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_CORRUPT);
+    req = (pager_io_req){.buf = buf, .offset = PAGE, .size = PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_true(tu_body_matches(buf, 1, 8));
+    free(all);
+    free(buf);
+    pager_file_close(file);
+}
+
+/* The counters count completed requests, bytes, submissions and fdatasyncs exactly. */
+static void test_stats_count(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    pager_io_stats stats;
+    pager_file_stats(file, &stats);
+    assert_int_equal(stats.read_count + stats.write_count + stats.sync_count, 0);
+    assert_int_equal(stats.read_bytes + stats.write_bytes + stats.submit_count, 0);
+    uint8_t *buf = tu_aligned(4 * PAGE);
+    pager_io_req writes[3] = {
+        {.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_WRITE},
+        {.buf = buf + PAGE, .offset = PAGE, .size = 2 * PAGE, .op = PAGER_IO_WRITE},
+        {.buf = buf + 3 * PAGE, .offset = 3 * PAGE, .size = PAGE, .op = PAGER_IO_WRITE},
+    };
+    assert_int_equal(pager_file_rw(file, writes, 3), ALEXDB_OK);
+    assert_int_equal(pager_file_sync(file), ALEXDB_OK);
+    assert_int_equal(pager_file_sync(file), ALEXDB_OK);
+    pager_io_req reads[2] = {
+        {.buf = buf, .offset = 0, .size = 3 * PAGE, .op = PAGER_IO_READ},
+        {.buf = buf + 3 * PAGE, .offset = 3 * PAGE, .size = PAGER_SECTOR_SIZE, .op = PAGER_IO_READ},
+    };
+    assert_int_equal(pager_file_rw(file, reads, 2), ALEXDB_OK);
+    pager_file_stats(file, &stats);
+    assert_int_equal(stats.write_count, 3);
+    assert_int_equal(stats.write_bytes, 4 * PAGE);
+    assert_int_equal(stats.read_count, 2);
+    assert_int_equal(stats.read_bytes, 3 * PAGE + PAGER_SECTOR_SIZE);
+    assert_int_equal(stats.sync_count, 2);
+    assert_int_equal(stats.submit_count, 2);
+    free(buf);
+    pager_file_close(file);
+}
+
+/* The file reports the backend under test, and the requested one is used without fallback. */
+static void test_backend_name(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    static const char *expected[] = {
+        [PAGER_BACKEND_URING] = "io_uring",
+        [PAGER_BACKEND_POSIX] = "posix",
+        [PAGER_BACKEND_FAULT] = "fault",
+    };
+    assert_string_equal(pager_file_backend_name(file), expected[tu_backend()]);
+    assert_string_equal(pager_file_fallback_reason(file), "");
+    assert_string_equal(pager_file_path(file), fx->path);
+    assert_int_equal(pager_file_error(file), ALEXDB_OK);
+    pager_file_close(file);
+}
+
+int main(void)
+{
+    printf("backend: %s\n", tu_backend_name());
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batch_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_past_eof_is_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing_without_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_in_missing_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_extend_size_truncate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_name, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
