@@ -193,7 +193,8 @@ static int rw_chunk(pager_file *file, pager_io_req *reqs, uint32_t count)
             const pager_io_req *req = &reqs[pending[k]];
             uint32_t done = done_size[pending[k]];
             sub[k] = (pager_io_req){.buf = req->buf + done, .offset = req->offset + done,
-                                    .size = req->size - done, .op = req->op, .result = 0};
+                                    .size = req->size - done, .op = req->op, .result = 0,
+                                    .on_done = req->on_done, .ctx = req->ctx};
         }
         atomic_fetch_add_explicit(&file->submit_count, 1, memory_order_relaxed);
         int batch_rc = file->ops->submit(file, sub, pending_count);
@@ -226,6 +227,9 @@ static int rw_chunk(pager_file *file, pager_io_req *reqs, uint32_t count)
                 } else {
                     reqs[i].result = (int32_t)reqs[i].size;
                     count_completion(file, &reqs[i]);
+                    /* Backends that complete in submit() leave the call to us. */
+                    if (reqs[i].on_done != NULL && !sub[k].notified) reqs[i].on_done(reqs[i].ctx);
+                    reqs[i].notified = 1;
                 }
             }
         }
@@ -255,6 +259,7 @@ int pager_file_rw(pager_file *file, pager_io_req *reqs, uint32_t count)
             }
         }
         req->result = 0;
+        req->notified = 0;
     }
     int rc = ALEXDB_OK;
     for (uint32_t start = 0; start < count; start += PAGER_IO_BATCH_MAX) {

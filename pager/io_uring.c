@@ -145,13 +145,17 @@ static int uring_submit(pager_file *file, pager_io_req *reqs, uint32_t count)
     return ALEXDB_OK;
 }
 
-/* Waits for count completions on the thread's ring and stores each result. */
+/*
+ * Waits for count completions on the thread's ring and stores each result. A request
+ * that completed in full gets its on_done call here, while the rest are still in
+ * flight (the pool verifies pages this way, overlapping checksums with I/O).
+ */
 static void reap_count(uring_thread *t, uint32_t count)
 {
     uint32_t reaped = 0;
     while (reaped < count) {
         struct io_uring_cqe *cqe = NULL;
-        int ret = io_uring_wait_cqe(&t->ring, &cqe);
+        int ret = io_uring_wait_cqe_nr(&t->ring, &cqe, 1);
         if (ret == -EINTR || ret == -EAGAIN) continue;
         /* A ring with requests in flight that cannot be waited on is a kernel contract
          * broken; returning would let the kernel write into freed buffers later. */
@@ -162,6 +166,10 @@ static void reap_count(uring_thread *t, uint32_t count)
             pager_io_req *req = io_uring_cqe_get_data(cqe);
             ALEXDB_ASSERT(req != NULL && req->result == INT32_MIN);
             req->result = cqe->res;
+            if (req->on_done != NULL && cqe->res == (int32_t)req->size) {
+                req->notified = 1;
+                req->on_done(req->ctx);
+            }
             seen++;
         }
         io_uring_cq_advance(&t->ring, seen);

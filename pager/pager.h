@@ -112,6 +112,14 @@ typedef struct pager_io_req {
     uint32_t size;
     uint8_t op;
     int32_t result;
+    /*
+     * Optional: called once, with ctx, as soon as this request has transferred all its
+     * bytes, possibly while others of the batch are still in flight; always on the
+     * thread inside pager_file_rw(). Not called for a request that fails.
+     */
+    void (*on_done)(void *ctx);
+    void *ctx;
+    uint8_t notified; /* set by whoever called on_done; callers leave it 0 */
 } pager_io_req;
 
 #define PAGER_IO_BATCH_MAX 256u /* requests in one submission; larger batches are chunked */

@@ -374,24 +374,41 @@ static int wait_ready(pager_frame *f)
                         alexdb_strerror(f->error));
 }
 
-/* Completes the reads of claimed frames: verify each page, publish VALID or ERROR. */
-static int finish_reads(pager *p, pager_io_req *reqs, pager_frame **claimed, uint32_t count)
+/* A read in flight into a claimed frame (P7). */
+typedef struct pending_read {
+    pager *p;
+    pager_frame *f;
+    int rc;    /* the page check's verdict once done */
+    bool done;
+} pending_read;
+
+/* on_done of a page read: verify and publish at once, while the batch is in flight. */
+static void read_done(void *ctx)
+{
+    pending_read *r = ctx;
+    uint64_t page_no = atomic_load_explicit(&r->f->page_no, memory_order_relaxed);
+    r->rc = pager_page_check(pager_file_path(r->p->file), r->f->data, page_no);
+    r->done = true;
+    if (r->rc == ALEXDB_OK) publish_state(r->f, PAGER_FRAME_VALID);
+    else frame_fail(r->p, r->f, r->rc);
+}
+
+/* Reads the claimed frames in one batch; every one ends VALID or ERROR (P7). */
+static int finish_reads(pager *p, pager_io_req *reqs, pending_read *reads, uint32_t count)
 {
     if (count == 0) return ALEXDB_OK;
+    for (uint32_t r = 0; r < count; r++) {
+        reqs[r].on_done = read_done;
+        reqs[r].ctx = &reads[r];
+    }
     int rc = pager_file_rw(p->file, reqs, count);
     int first = ALEXDB_OK;
     for (uint32_t r = 0; r < count; r++) {
-        pager_frame *f = claimed[r];
-        uint64_t page_no = atomic_load_explicit(&f->page_no, memory_order_relaxed);
-        int frame_rc = reqs[r].result == (int32_t)PAGER_PAGE_SIZE
-                           ? pager_page_check(pager_file_path(p->file), f->data, page_no)
-                           : (rc != ALEXDB_OK ? rc : ALEXDB_IO);
-        if (frame_rc == ALEXDB_OK) {
-            publish_state(f, PAGER_FRAME_VALID);
-        } else {
-            frame_fail(p, f, frame_rc);
-            if (first == ALEXDB_OK) first = frame_rc;
+        if (!reads[r].done) {
+            reads[r].rc = rc != ALEXDB_OK ? rc : ALEXDB_IO;
+            frame_fail(p, reads[r].f, reads[r].rc);
         }
+        if (first == ALEXDB_OK) first = reads[r].rc;
     }
     return first;
 }
@@ -414,7 +431,7 @@ int pager_pin_many(pager *p, const uint64_t *page_nos, uint32_t count, unsigned 
                             PAGER_PIN_BATCH_MAX);
     }
     pager_io_req reqs[PAGER_PIN_BATCH_MAX];
-    pager_frame *claimed[PAGER_PIN_BATCH_MAX];
+    pending_read claimed[PAGER_PIN_BATCH_MAX];
     bool is_mine[PAGER_PIN_BATCH_MAX];
     uint32_t claimed_count = 0;
     uint32_t pinned = 0;
@@ -430,7 +447,7 @@ int pager_pin_many(pager *p, const uint64_t *page_nos, uint32_t count, unsigned 
             reqs[claimed_count] = (pager_io_req){.buf = f->data, .size = PAGER_PAGE_SIZE,
                                                  .offset = page_nos[pinned] * PAGER_PAGE_SIZE,
                                                  .op = PAGER_IO_READ};
-            claimed[claimed_count++] = f;
+            claimed[claimed_count++] = (pending_read){.p = p, .f = f};
         }
     }
     /* Even after a failure above, the claimed reads go out: P7, nobody waits forever. */

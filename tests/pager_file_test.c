@@ -286,6 +286,35 @@ static void test_backend_name(void **state)
     pager_file_close(file);
 }
 
+static void count_done(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+/* on_done runs exactly once per request that completed in full, never for a failed one. */
+static void test_on_done_once_per_completed_request(void **state)
+{
+    fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    uint8_t *buf = tu_aligned(12 * PAGE);
+    pager_io_req *writes = page_reqs(buf, 0, 10, PAGER_IO_WRITE);
+    assert_int_equal(pager_file_rw(file, writes, 10), ALEXDB_OK);
+    int calls[12] = {0};
+    pager_io_req *reads = page_reqs(buf, 0, 12, PAGER_IO_READ); /* pages 10, 11: past EOF */
+    for (int i = 0; i < 12; i++) {
+        reads[i].on_done = count_done;
+        reads[i].ctx = &calls[i];
+    }
+    assert_int_equal(pager_file_rw(file, reads, 12), ALEXDB_CORRUPT);
+    for (int i = 0; i < 10; i++) assert_int_equal(calls[i], 1);
+    assert_int_equal(calls[10], 0);
+    assert_int_equal(calls[11], 0);
+    pager_file_close(file);
+    free(reads);
+    free(writes);
+    free(buf);
+}
+
 int main(void)
 {
     printf("backend: %s\n", tu_backend_name());
@@ -298,6 +327,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zero_extend_size_truncate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_done_once_per_completed_request, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
