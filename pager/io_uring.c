@@ -132,7 +132,9 @@ static int uring_submit(pager_file *file, pager_io_req *reqs, uint32_t count)
     }
     uint32_t submitted = 0;
     for (uint32_t attempt = 0; submitted < count; attempt++) {
-        int ret = io_uring_submit(&t->ring);
+        /* Submitting and waiting for the first completion in one io_uring_enter: the
+         * caller reaps next anyway, and a batch costs one system call less. */
+        int ret = io_uring_submit_and_wait(&t->ring, 1);
         if (ret > 0) {
             submitted += (uint32_t)ret;
         } else if (ret == -EINTR ||

@@ -227,8 +227,17 @@ typedef struct pager_frame pager_frame;
 #define PAGER_WRITE_RUN_PAGES_MAX 256u /* 1 MiB: the longest merged write-back */
 #define PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX 3968u
 
+/*
+ * A check the layer above runs on every page the pool reads from disk, after the
+ * header check passed (e.g. a leaf's structure): ALEXDB_OK, or a code such as
+ * ALEXDB_CORRUPT that fails the pin. Never called for cache hits.
+ */
+typedef int (*pager_check_fn)(void *ctx, const char *path, const uint8_t *page, uint64_t page_no);
+
 typedef struct pager_config {
     pager_env env;
+    pager_check_fn check_page; /* optional */
+    void *check_ctx;
     size_t cache_bytes;   /* rounded down to frames; at least PAGER_CACHE_SIZE_MIN */
     int numa_local;       /* 0 (default): interleave frames over nodes; 1: local node */
     int create;           /* create the file if it is missing or empty */

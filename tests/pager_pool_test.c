@@ -343,6 +343,36 @@ static void test_read_error_recycles_frame(void **state)
     open_pager(fx, SMALL_CACHE_FRAMES);
 }
 
+static int reject_page_9(void *ctx, const char *path, const uint8_t *page, uint64_t page_no)
+{
+    (*(int *)ctx)++;
+    assert_int_equal(pager_page_kind(page), PAGER_KIND_RAW);
+    return page_no == 9 ? common_corrupt(path, page_no * PAGER_PAGE_SIZE, "layer above says no")
+                        : ALEXDB_OK;
+}
+
+/* The layer above's check runs once per page read from disk, never on hits, and can fail a pin. */
+static void test_check_page_hook(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 10, 12);
+    pager_close(fx->p);
+    int calls = 0;
+    pager_config config;
+    pager_config_init(&config);
+    tu_env(&config.env);
+    config.check_page = reject_page_9;
+    config.check_ctx = &calls;
+    assert_int_equal(pager_open(fx->path, &config, &fx->p), ALEXDB_OK);
+    expect_page(fx->p, 8, 12);
+    expect_page(fx->p, 8, 12);
+    assert_int_equal(calls, 1);
+    pager_frame *f = NULL;
+    assert_int_equal(pager_pin(fx->p, 9, 0, &f), ALEXDB_CORRUPT);
+    assert_non_null(strstr(alexdb_errmsg(), "layer above says no"));
+    assert_int_equal(calls, 2);
+}
+
 /* A cache below the minimum is refused at open with ALEXDB_INVALID. */
 static void test_cache_too_small(void **state)
 {
@@ -373,6 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_pins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_error_recycles_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
