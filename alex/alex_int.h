@@ -1,0 +1,248 @@
+/*
+ * alex_int.h: alex/'s private interfaces, shared by its .c files only.
+ *
+ *   model.c   linear models: predict, fit, exact boundaries
+ *   leaf.c    one leaf page (docs/FORMAT.md 3): pure functions on a 4 KiB image
+ *   inner.c   the in-memory inner nodes: routing, splits, bulk load (fanout tree)
+ *   persist.c the inner nodes' serialised form (docs/FORMAT.md 5)
+ *
+ * Design, invariants (A1..) and concurrency rules: alex/README.md.
+ */
+#ifndef ALEX_INT_H
+#define ALEX_INT_H
+
+#include "common.h"
+#include "pager.h"
+
+/* ---- model.c ------------------------------------------------------------------- */
+
+typedef struct alex_model {
+    double slope;     /* >= 0 and finite */
+    double intercept; /* finite */
+} alex_model;
+
+/* floor(slope * (double)key + intercept), clamped to [0, slot_count - 1]. */
+uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot_count);
+/* Least squares so that keys[i] of count lands near slot i * slot_count / count. */
+void alex_model_fit(alex_model *model, const uint64_t *keys, uint32_t count, double slot_count);
+/* The model through (first_key, 0) and (split_key, at); split_key > first_key. */
+void alex_model_through(alex_model *model, uint64_t first_key, uint64_t split_key, double at);
+/* Smallest key in [low, high] predicted at a slot >= slot; *found = false if none. */
+uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, uint32_t slot,
+                                 uint64_t low, uint64_t high, bool *found);
+
+/* ---- leaf.c: one leaf page ------------------------------------------------------- */
+
+#define ALEX_LEAF_SLOT_COUNT_MAX 320u
+#define ALEX_INLINE_VALUE_SIZE_MAX 1024u
+#define ALEX_OVERFLOW_DATA_SIZE 4048u     /* value bytes per overflow page (FORMAT.md 4) */
+#define ALEX_VALUE_SIZE_MAX (64u << 20)   /* 64 MiB */
+#define ALEX_LEAF_DENSITY_BUILD 0.7       /* slots used after a build (ALEX's initial density) */
+#define ALEX_LEAF_DENSITY_MAX 0.8         /* ALEX's "full" density */
+
+/*
+ * A value as a leaf holds it. size <= ALEX_INLINE_VALUE_SIZE_MAX: inline, data points at
+ * the bytes (into the page, or caller memory on input). Larger: overflow, data is NULL
+ * and overflow_page_no names the first page of the run.
+ */
+typedef struct alex_value {
+    uint32_t size;
+    const uint8_t *data;
+    uint64_t overflow_page_no;
+} alex_value;
+
+typedef struct alex_entry {
+    uint64_t key;
+    alex_value value;
+} alex_entry;
+
+/* Bytes the value's record takes in the heap: 2 + size inline, 14 for an overflow ref. */
+uint32_t alex_value_record_size(uint32_t value_size);
+
+/*
+ * Whether count entries whose records take heap_size bytes in all fit one leaf built at
+ * density (slot_count = ceil(count / density), at least count + 1, at most the max).
+ */
+bool alex_leaf_fits(uint32_t count, size_t heap_size, double density);
+
+/* An empty leaf (one slot, no keys) covering [fence_low, fence_high]. */
+void alex_leaf_init(uint8_t *page, uint64_t fence_low, uint64_t fence_high);
+
+/*
+ * Builds a leaf from count entries, strictly increasing keys inside the fences: fits the
+ * model, sizes the gapped array for density (ALEX_LEAF_DENSITY_BUILD for bulk load and
+ * splits; less to leave room), places each key at its predicted slot or the next free
+ * one, fills the gaps and the heap. Resets the leaf's statistics. entries' data must not
+ * point into page. Returns ALEXDB_OK, or ALEXDB_FULL if they cannot fit one page.
+ */
+int alex_leaf_build(uint8_t *page, const alex_entry *entries, uint32_t count,
+                    uint64_t fence_low, uint64_t fence_high, double density) COMMON_WUR;
+
+/*
+ * Finds key: ALEXDB_OK with *value_out (data points into the page) or ALEXDB_NOTFOUND.
+ * *steps_out (may be NULL) is the exponential search's number of probes.
+ */
+int alex_leaf_find(const uint8_t *page, uint64_t key, alex_value *value_out, uint32_t *steps_out);
+
+/*
+ * Inserts key, or replaces its value (*replaced_out = true, *old_out = the old value
+ * as it was, so the caller can free an overflow run; old inline data is gone after the
+ * call). The key is inside the fences. Returns ALEXDB_OK, or ALEXDB_FULL when there is
+ * no gap or no heap space even after compacting the heap: then nothing changed and the
+ * caller retrains or splits. Updates the statistics. *shifts_out may be NULL.
+ */
+int alex_leaf_upsert(uint8_t *page, uint64_t key, const alex_value *value, alex_value *old_out,
+                     bool *replaced_out, uint32_t *shifts_out) COMMON_WUR;
+
+/* Removes key: ALEXDB_OK (with *old_out as in upsert) or ALEXDB_NOTFOUND. Leaves a gap. */
+int alex_leaf_delete(uint8_t *page, uint64_t key, alex_value *old_out) COMMON_WUR;
+
+uint32_t alex_leaf_key_count(const uint8_t *page);
+uint32_t alex_leaf_slot_count(const uint8_t *page);
+void alex_leaf_fences(const uint8_t *page, uint64_t *low_out, uint64_t *high_out);
+/* Heap bytes still free (including dead bytes a compaction would reclaim). */
+size_t alex_leaf_free_bytes(const uint8_t *page);
+/* Total heap bytes of live records. */
+size_t alex_leaf_heap_used(const uint8_t *page);
+
+/* All entries in key order into out (room for ALEX_LEAF_SLOT_COUNT_MAX); data points into page. */
+uint32_t alex_leaf_entries(const uint8_t *page, alex_entry *out);
+
+/* Iteration: the first occupied slot with key >= key, or slot_count if none. */
+uint32_t alex_leaf_seek(const uint8_t *page, uint64_t key);
+/* The first occupied slot after slot, or slot_count if none. */
+uint32_t alex_leaf_next(const uint8_t *page, uint32_t slot);
+/* The entry at an occupied slot. */
+void alex_leaf_entry_at(const uint8_t *page, uint32_t slot, alex_entry *out);
+
+/* ALEX's cost model inputs, measured over the leaf's current layout and statistics. */
+typedef struct alex_leaf_cost {
+    double search_steps_avg;   /* mean exponential-search probes over the keys present */
+    double shifts_per_insert;  /* stat_shift_count / stat_insert_count (0 if none) */
+    double expected_cost;      /* the cost the model promised when the leaf was built */
+    double measured_cost;      /* 20 * log2-steps term + 0.5 * shifts term, as in ALEX */
+} alex_leaf_cost;
+
+void alex_leaf_cost_get(const uint8_t *page, alex_leaf_cost *cost_out);
+
+/*
+ * The decision for a leaf whose upsert returned ALEXDB_FULL (ALEX's cost model, with
+ * expansion replaced by an in-page retrain since a page cannot grow): RETRAIN when the
+ * live bytes leave room in the page and the measured cost exceeds 1.5x the expected
+ * cost or the gapped array, not the heap, ran out; SPLIT otherwise.
+ */
+typedef enum alex_full_action { ALEX_FULL_SPLIT = 0, ALEX_FULL_RETRAIN = 1 } alex_full_action;
+alex_full_action alex_leaf_full_action(const uint8_t *page, uint32_t incoming_record_size);
+
+/*
+ * The structural check of docs/FORMAT.md 3 "valid iff", run on every leaf read from
+ * disk (after pager_page_check). ALEXDB_OK or ALEXDB_CORRUPT naming path and offset.
+ * Every other leaf function may assume a page that passed it.
+ */
+int alex_leaf_check(const char *path, const uint8_t *page, uint64_t page_no) COMMON_WUR;
+
+/* ---- inner.c: the in-memory inner nodes --------------------------------------- */
+
+/*
+ * A child reference in an inner node's slot array: a leaf's page number (< 2^31), or
+ * ALEX_REF_INNER | the index of an inner node. Four bytes per slot keep the inner nodes
+ * within 8 bytes of memory per leaf page (README, "Memory").
+ */
+typedef uint32_t alex_ref;
+#define ALEX_REF_INNER 0x80000000u
+#define ALEX_REF_NONE 0u /* page 0 is a superblock, never a leaf */
+#define ALEX_LEAF_PAGE_NO_MAX 0x7FFFFFFFu
+#define ALEX_DEPTH_MAX 24u
+#define ALEX_INNER_SLOT_COUNT_MAX (1u << 20)
+
+/* The path from the root to the leaf a key routes to. */
+typedef struct alex_route {
+    uint64_t leaf_page_no;
+    uint32_t depth;                  /* inner nodes on the path; 0: the root is a leaf */
+    uint32_t node[ALEX_DEPTH_MAX];   /* inner node indexes, root first */
+    uint32_t slot[ALEX_DEPTH_MAX];   /* the slot taken in each */
+} alex_route;
+
+typedef struct alex_inner alex_inner;
+
+/* A new index whose root is the leaf root_page_no (which covers every key). */
+int alex_inner_create(uint64_t root_page_no, alex_inner **inner_out) COMMON_WUR;
+void alex_inner_destroy(alex_inner *inner);
+
+/* The leaf key routes to, and the path there. Reads only; a bounded loop. */
+void alex_inner_route(const alex_inner *inner, uint64_t key, alex_route *route_out);
+
+/*
+ * The keys routed to the route's leaf: exactly [*low_out, *high_out] (inclusive).
+ * Every key in it routes to that leaf and no key outside does.
+ */
+void alex_inner_range(const alex_inner *inner, const alex_route *route, uint64_t *low_out,
+                      uint64_t *high_out);
+
+/*
+ * Splits the route's leaf, whose sorted distinct keys are keys[0..count), count >= 2,
+ * giving part of its key range to the new leaf new_page_no: sideways within the slots
+ * the leaf holds in its parent; or after doubling the parent's slot array (when the
+ * parent's slots are mostly single-leaf and it is below ALEX_INNER_SLOT_COUNT_MAX); or
+ * downwards, replacing the leaf's slot with a new inner node whose model puts the
+ * boundary at the median key. Returns the boundary: after the split, keys >= *boundary_out
+ * (within the old range) route to new_page_no, smaller ones to the old leaf; both sides
+ * get at least one of the keys. ALEXDB_NOMEM, or ALEXDB_FULL if no split is possible
+ * (depth at ALEX_DEPTH_MAX and no slots to share).
+ */
+int alex_inner_split(alex_inner *inner, const alex_route *route, const uint64_t *keys,
+                     uint32_t count, uint64_t new_page_no, uint64_t *boundary_out) COMMON_WUR;
+
+/*
+ * Gives the slots of the route's leaf to its neighbour in the same parent (the left one
+ * if there is one, else the right one) so the leaf can be freed. *survivor_out is the
+ * neighbour's page number; its key range grows to cover the merged one. ALEXDB_NOTFOUND
+ * if the leaf has no neighbour leaf in its parent (then nothing changes).
+ */
+int alex_inner_merge(alex_inner *inner, const alex_route *route, uint64_t *survivor_out) COMMON_WUR;
+
+/*
+ * Bulk load with ALEX's fanout tree: builds the inner nodes over sorted distinct keys,
+ * choosing each node's fanout by ALEX's cost model, and cuts the keys into leaves. For
+ * every leaf, in key order, calls make_leaf(ctx, first, count, low, high, &page_no) which
+ * builds and writes a leaf of keys[first..first+count) covering [low, high] and returns
+ * its page number. fits(ctx, first, count) tells whether a run fits one leaf at
+ * ALEX_LEAF_DENSITY_BUILD. Replaces the current structure (which must be the single
+ * empty root leaf, whose page make_leaf may reuse).
+ */
+typedef bool (*alex_fits_fn)(void *ctx, uint64_t first, uint32_t count);
+typedef int (*alex_make_leaf_fn)(void *ctx, uint64_t first, uint32_t count, uint64_t low,
+                                 uint64_t high, uint64_t *page_no_out);
+int alex_inner_bulk_load(alex_inner *inner, const uint64_t *keys, uint64_t count,
+                         alex_fits_fn fits, alex_make_leaf_fn make_leaf, void *ctx) COMMON_WUR;
+
+/* Calls fn for every leaf in key order, with its range; stops at a nonzero return. */
+typedef int (*alex_leaf_visit_fn)(void *ctx, uint64_t page_no, uint64_t low, uint64_t high);
+int alex_inner_for_each_leaf(const alex_inner *inner, alex_leaf_visit_fn fn, void *ctx);
+
+typedef struct alex_inner_stats {
+    uint64_t node_count;
+    uint64_t slot_count;   /* over all inner nodes */
+    uint64_t leaf_count;   /* distinct leaves */
+    uint64_t memory_size;  /* bytes of inner-node memory, everything included */
+    uint32_t depth_max;    /* inner levels on the longest path */
+} alex_inner_stats;
+
+void alex_inner_stats_get(const alex_inner *inner, alex_inner_stats *stats_out);
+
+/* ---- persist.c: the inner nodes' serialised form (docs/FORMAT.md 5) ------------- */
+
+/* Serialises the inner nodes into a malloc'd buffer (*bytes_out, freed by the caller). */
+int alex_inner_encode(const alex_inner *inner, uint8_t **bytes_out, size_t *size_out) COMMON_WUR;
+
+/*
+ * Rebuilds inner nodes from bytes read from disk, validating everything: models finite,
+ * slot counts powers of two within the maximum, every reference a leaf page below
+ * page_count or an inner node that is referenced exactly once from above, no cycle, depth
+ * within ALEX_DEPTH_MAX, a node's copies of a child contiguous. ALEXDB_CORRUPT (naming
+ * path and offset) on any violation; never a crash, never a recursion.
+ */
+int alex_inner_decode(const char *path, uint64_t offset, const uint8_t *bytes, size_t size,
+                      uint64_t page_count, alex_inner **inner_out) COMMON_WUR;
+
+#endif /* ALEX_INT_H */

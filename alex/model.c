@@ -1,0 +1,94 @@
+/*
+ * model.c: the linear models of ALEX, used by leaves (key -> slot in the gapped array)
+ * and inner nodes (key -> child slot). A model is two doubles; it only predicts, and
+ * every caller corrects the prediction with an exact search or an exact boundary.
+ *
+ * Determinism matters more than precision: a prediction is a pure function of the two
+ * doubles and the key, computed with plain IEEE-754 double operations (the build uses
+ * -ffp-contract=off, so no fused multiply-add), so the same bytes on disk route the same
+ * key to the same slot on every run and every machine. Because slope >= 0 and IEEE
+ * rounding is monotone, predictions never decrease as keys grow (docs/FORMAT.md 3).
+ */
+#include "alex_int.h"
+
+#include <math.h>
+
+uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot_count)
+{
+    ALEXDB_ASSERT(slot_count > 0);
+    double y = model->slope * (double)key + model->intercept;
+    if (!(y > 0.0)) return 0; /* also catches NaN */
+    if (y >= (double)slot_count) return slot_count - 1;
+    return (uint32_t)y;
+}
+
+/*
+ * Least squares of rank against key, scaled so that count keys spread over
+ * slot_count slots: key i of count should land near slot i * slot_count / count.
+ * Keys are centred before squaring so that keys near 2^64 keep their differences.
+ */
+void alex_model_fit(alex_model *model, const uint64_t *keys, uint32_t count, double slot_count)
+{
+    ALEXDB_ASSERT(model != NULL && (keys != NULL || count == 0));
+    model->slope = 0.0;
+    model->intercept = count > 0 ? slot_count * 0.5 : 0.0;
+    if (count < 2 || keys[0] == keys[count - 1]) return;
+    double scale = slot_count / (double)count;
+    double x_mean = (double)keys[0] + ((double)(keys[count - 1] - keys[0])) * 0.5;
+    double y_mean = ((double)count - 1.0) * 0.5 * scale;
+    double sxy = 0.0;
+    double sxx = 0.0;
+    for (uint32_t i = 0; i < count; i++) {
+        double dx = (double)keys[i] - x_mean;
+        double dy = (double)i * scale - y_mean;
+        sxy += dx * dy;
+        sxx += dx * dx;
+    }
+    double slope = sxx > 0.0 ? sxy / sxx : 0.0;
+    if (!isfinite(slope) || slope < 0.0) slope = 0.0;
+    double intercept = y_mean - slope * x_mean;
+    if (!isfinite(intercept)) {
+        slope = 0.0;
+        intercept = slot_count * 0.5;
+    }
+    model->slope = slope;
+    model->intercept = intercept;
+}
+
+/*
+ * A model through two points: first_key at slot 0 and split_key at slot `at`. Used
+ * where a boundary must fall at a chosen key (an inner node's first split).
+ */
+void alex_model_through(alex_model *model, uint64_t first_key, uint64_t split_key, double at)
+{
+    ALEXDB_ASSERT(split_key > first_key && at > 0.0);
+    double dx = (double)split_key - (double)first_key;
+    model->slope = dx > 0.0 ? at / dx : 0.0;
+    model->intercept = -model->slope * (double)first_key;
+    if (!isfinite(model->slope) || !isfinite(model->intercept)) {
+        model->slope = 0.0;
+        model->intercept = 0.0;
+    }
+}
+
+/*
+ * The smallest key in [low, high] that the model puts at slot >= slot, or high + 1
+ * (saturating: *found = false) if none. A bounded binary search on the exact
+ * predictions, so the boundary agrees with routing bit for bit.
+ */
+uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, uint32_t slot,
+                                 uint64_t low, uint64_t high, bool *found)
+{
+    ALEXDB_ASSERT(low <= high);
+    *found = alex_model_predict(model, high, slot_count) >= slot;
+    if (!*found) return high;
+    uint64_t lo = low;
+    uint64_t hi = high; /* invariant: predict(hi) >= slot */
+    for (int step = 0; step < 65 && lo < hi; step++) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (alex_model_predict(model, mid, slot_count) >= slot) hi = mid;
+        else lo = mid + 1;
+    }
+    ALEXDB_ASSERT(lo == hi);
+    return lo;
+}
