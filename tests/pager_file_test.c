@@ -14,31 +14,6 @@
 
 #define PAGE PAGER_PAGE_SIZE
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    fx->dir = tu_tmpdir();
-    fx->path = tu_path(fx->dir, "file");
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    tu_rmrf(fx->dir);
-    free(fx->path);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
-
 static pager_file *open_file(const char *path, unsigned flags)
 {
     pager_env env;
@@ -72,7 +47,7 @@ static bool all_zero(const uint8_t *buf, size_t size)
 /* 300 requests in one call (more than PAGER_IO_BATCH_MAX) are chunked and round-trip exactly. */
 static void test_batch_round_trip(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     enum { COUNT = 300 };
     _Static_assert(COUNT > PAGER_IO_BATCH_MAX, "the batch must need chunking");
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
@@ -115,7 +90,7 @@ static void test_batch_round_trip(void **state)
 /* A read reaching past the end of the file is ALEXDB_CORRUPT and the message names the file. */
 static void test_read_past_eof_is_corrupt(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     uint8_t *buf = tu_aligned(2 * PAGE);
     tu_fill_body(buf, 0, 1);
@@ -141,7 +116,7 @@ static void test_read_past_eof_is_corrupt(void **state)
 /* Opening a missing file without PAGER_OPEN_CREATE fails with a code and creates nothing. */
 static void test_open_missing_without_create(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_env env;
     tu_env(&env);
     pager_file *file = (pager_file *)(uintptr_t)1;
@@ -155,7 +130,7 @@ static void test_open_missing_without_create(void **state)
 /* Opening (even with create) in a missing directory fails cleanly with a code naming the path. */
 static void test_open_in_missing_directory(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     char *dir = tu_path(fx->dir, "no-such-dir");
     char *path = tu_path(dir, "file");
     pager_env env;
@@ -172,7 +147,7 @@ static void test_open_in_missing_directory(void **state)
 /* A read-only handle refuses writes with ALEXDB_READONLY, writes nothing, and still reads. */
 static void test_readonly_refuses_writes(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     uint8_t *buf = tu_aligned(PAGE);
     tu_fill_body(buf, 0, 5);
@@ -204,7 +179,7 @@ static void test_readonly_refuses_writes(void **state)
 /* zero_extend makes zeroed pages exist (others untouched), size reports it, truncate shrinks. */
 static void test_zero_extend_size_truncate(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     uint64_t size = 1;
     assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
@@ -238,7 +213,7 @@ static void test_zero_extend_size_truncate(void **state)
 /* The counters count completed requests, bytes, submissions and fdatasyncs exactly. */
 static void test_stats_count(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     pager_io_stats stats;
     pager_file_stats(file, &stats);
@@ -272,7 +247,7 @@ static void test_stats_count(void **state)
 /* The file reports the backend under test, and the requested one is used without fallback. */
 static void test_backend_name(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     static const char *expected[] = {
         [PAGER_BACKEND_URING] = "io_uring",
@@ -294,7 +269,7 @@ static void count_done(void *ctx)
 /* on_done runs exactly once per request that completed in full, never for a failed one. */
 static void test_on_done_once_per_completed_request(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
     uint8_t *buf = tu_aligned(12 * PAGE);
     pager_io_req *writes = page_reqs(buf, 0, 10, PAGER_IO_WRITE);
@@ -319,15 +294,15 @@ int main(void)
 {
     printf("backend: %s\n", tu_backend_name());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_batch_round_trip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_past_eof_is_corrupt, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_missing_without_create, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_in_missing_directory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_zero_extend_size_truncate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stats_count, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_backend_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_on_done_once_per_completed_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_round_trip, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_past_eof_is_corrupt, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing_without_create, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_open_in_missing_directory, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_zero_extend_size_truncate, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_stats_count, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_backend_name, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_on_done_once_per_completed_request, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,31 +34,6 @@ static void capture_log(void *ctx, int level, const char *message)
     snprintf(cap->message, sizeof(cap->message), "%s", message);
 }
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    fx->dir = tu_tmpdir();
-    fx->path = tu_path(fx->dir, "file");
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    tu_rmrf(fx->dir);
-    free(fx->path);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
-
 /* Writes one page and reads it back through file: the handle really works. */
 static void assert_round_trip(pager_file *file, uint64_t page_no)
 {
@@ -91,7 +66,7 @@ static pager_file *open_uring(const char *path)
 /* AUTO with io_uring refused (EPERM) falls back to posix, says why, and warns exactly once. */
 static void test_auto_falls_back_to_posix(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     log_capture cap = {0};
     pager_env env = {.backend = PAGER_BACKEND_AUTO, .buffered = 1, .log = capture_log,
                      .log_ctx = &cap, .test_uring_errno = EPERM};
@@ -112,7 +87,7 @@ static void test_auto_falls_back_to_posix(void **state)
 /* A filesystem refusing O_DIRECT (EINVAL) gives a buffered file that says why, once, and works. */
 static void test_direct_refused_opens_buffered(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     log_capture cap = {0};
     pager_env env = {.backend = PAGER_BACKEND_AUTO, .log = capture_log, .log_ctx = &cap,
                      .test_direct_errno = EINVAL};
@@ -130,7 +105,7 @@ static void test_direct_refused_opens_buffered(void **state)
 /* Without a refusal the file is opened O_DIRECT, with no fallback and nothing logged. */
 static void test_direct_by_default(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     log_capture cap = {0};
     pager_env env = {.backend = PAGER_BACKEND_AUTO, .log = capture_log, .log_ctx = &cap};
     pager_file *file = NULL;
@@ -149,7 +124,7 @@ static void test_direct_by_default(void **state)
 /* Any other O_DIRECT open failure is not papered over: the open fails with a code. */
 static void test_direct_other_error_fails(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_env env = {.backend = PAGER_BACKEND_AUTO, .test_direct_errno = EIO};
     pager_file *file = (pager_file *)(uintptr_t)1;
     assert_int_equal(pager_file_open(&env, fx->path, PAGER_OPEN_CREATE, &file), ALEXDB_IO);
@@ -159,7 +134,7 @@ static void test_direct_other_error_fails(void **state)
 /* With io_uring required and unavailable, the open fails with ALEXDB_NOTSUP and logs nothing. */
 static void test_uring_required_is_notsup(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     log_capture cap = {0};
     pager_env env = {.backend = PAGER_BACKEND_URING, .log = capture_log, .log_ctx = &cap,
                      .test_uring_errno = EPERM};
@@ -231,7 +206,7 @@ static void *worker_main(void *arg)
 /* 8 threads batching reads and writes through one file at once succeed, each on its own ring. */
 static void test_threads_share_one_file(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_uring(fx->path);
     int fds_before = fd_count();
     pthread_barrier_t barrier;
@@ -268,7 +243,7 @@ static void test_threads_share_one_file(void **state)
  */
 static void test_thread_exit_releases_ring(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager_file *file = open_uring(fx->path);
     int fds_before = fd_count();
     for (uint32_t t = 0; t < EXIT_THREAD_COUNT; t++) {
@@ -290,13 +265,13 @@ static void test_thread_exit_releases_ring(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_auto_falls_back_to_posix, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_direct_refused_opens_buffered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_direct_by_default, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_direct_other_error_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_uring_required_is_notsup, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads_share_one_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_thread_exit_releases_ring, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auto_falls_back_to_posix, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_refused_opens_buffered, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_by_default, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_direct_other_error_fails, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_uring_required_is_notsup, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_threads_share_one_file, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_thread_exit_releases_ring, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,30 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct fixture {
-    char *dir;
-    char *path;
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *fx = calloc(1, sizeof(*fx));
-    fx->dir = tu_tmpdir();
-    fx->path = tu_path(fx->dir, "pages");
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *fx = *state;
-    tu_rmrf(fx->dir);
-    free(fx->path);
-    free(fx->dir);
-    free(fx);
-    return 0;
-}
-
 static int try_open(const char *path, int create, pager **p)
 {
     pager_config config;
@@ -55,7 +31,7 @@ static void write_file(const char *path, const void *bytes, size_t size)
 /* A file in a directory that does not exist: ALEXDB_IO naming the path. */
 static void test_missing_directory(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     char *path = tu_path(fx->dir, "no/such/dir/pages");
     pager *p = NULL;
     assert_int_equal(try_open(path, 1, &p), ALEXDB_IO);
@@ -67,7 +43,7 @@ static void test_missing_directory(void **state)
 /* Without create, a missing file is an error, not a new database. */
 static void test_missing_file_without_create(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager *p = NULL;
     assert_int_equal(try_open(fx->path, 0, &p), ALEXDB_IO);
     assert_int_equal(access(fx->path, F_OK), -1);
@@ -76,7 +52,7 @@ static void test_missing_file_without_create(void **state)
 /* Text, a short file and an empty file are not alexdb files. */
 static void test_not_an_alexdb_file(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager *p = NULL;
     char text[3 * PAGER_PAGE_SIZE];
     memset(text, 'x', sizeof(text));
@@ -111,7 +87,7 @@ static void create_with_pages(const char *path, uint32_t count)
 /* A file cut short is corruption, named with the size found. */
 static void test_truncated_file(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     create_with_pages(fx->path, 10);
     pager *p = NULL;
     assert_int_equal(truncate(fx->path, 5 * PAGER_PAGE_SIZE), 0);
@@ -125,7 +101,7 @@ static void test_truncated_file(void **state)
 /* One damaged superblock copy is survived; both damaged is ALEXDB_CORRUPT. */
 static void test_superblock_copies(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     create_with_pages(fx->path, 4);
     pager *p = NULL;
     /* The commit in create_with_pages wrote slot 1 (generation 2): damage it. */
@@ -143,7 +119,7 @@ static void test_superblock_copies(void **state)
 /* Superblock commits alternate slots, grow the generation and carry the payload. */
 static void test_superblock_commit(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     create_with_pages(fx->path, 4);
     pager *p = NULL;
     assert_int_equal(try_open(fx->path, 0, &p), ALEXDB_OK);
@@ -171,7 +147,7 @@ static void test_superblock_commit(void **state)
 /* Uncached runs: one write and one read of many pages, verified page by page. */
 static void test_page_runs(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     create_with_pages(fx->path, 64);
     pager *p = NULL;
     assert_int_equal(try_open(fx->path, 0, &p), ALEXDB_OK);
@@ -199,7 +175,7 @@ static void test_page_runs(void **state)
 /* A read-only pager reads but refuses every write. */
 static void test_read_only(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     create_with_pages(fx->path, 4);
     pager_config config;
     pager_config_init(&config);
@@ -220,7 +196,7 @@ static void test_read_only(void **state)
 /* Extending grows the file with zeros ahead of use, in chunks. */
 static void test_extend(void **state)
 {
-    fixture *fx = *state;
+    tu_fixture *fx = *state;
     pager *p = NULL;
     assert_int_equal(try_open(fx->path, 1, &p), ALEXDB_OK);
     uint64_t first = 0;
@@ -243,15 +219,15 @@ int main(void)
 {
     printf("backend: %s\n", tu_backend_name());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_missing_directory, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file_without_create, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_an_alexdb_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_superblock_copies, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_superblock_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_page_runs, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_extend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_directory, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_without_create, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_not_an_alexdb_file, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_file, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_superblock_copies, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_superblock_commit, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_page_runs, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_read_only, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_extend, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,6 +42,26 @@ void tu_rmrf(const char *path)
     nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int tu_fixture_setup(void **state)
+{
+    tu_fixture *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    fx->dir = tu_tmpdir();
+    fx->path = tu_path(fx->dir, "file");
+    *state = fx;
+    return 0;
+}
+
+int tu_fixture_teardown(void **state)
+{
+    tu_fixture *fx = *state;
+    tu_rmrf(fx->dir);
+    free(fx->path);
+    free(fx->dir);
+    free(fx);
+    return 0;
+}
+
 pager_backend tu_backend(void)
 {
     const char *name = getenv("ALEXDB_TEST_BACKEND");

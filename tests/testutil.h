@@ -21,6 +21,15 @@ char *tu_tmpdir(void);
 char *tu_path(const char *dir, const char *name);
 void tu_rmrf(const char *path);
 
+/* A cmocka fixture: a fresh directory and a path "file" inside it, removed afterwards. */
+typedef struct tu_fixture {
+    char *dir;
+    char *path;
+} tu_fixture;
+
+int tu_fixture_setup(void **state);
+int tu_fixture_teardown(void **state);
+
 /* The backend this run tests, from ALEXDB_TEST_BACKEND (default: uring). */
 pager_backend tu_backend(void);
 const char *tu_backend_name(void);
