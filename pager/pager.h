@@ -282,6 +282,13 @@ int pager_pin_new(pager *pager, uint64_t page_no, uint8_t kind, pager_frame **fr
 
 void pager_unpin(pager *pager, pager_frame *frame);
 
+/*
+ * The page was freed by the layer above: its cached copy, if any, is never written back
+ * (waits for a write-back in progress on it to finish). The copy stays until evicted or
+ * re-created by pager_pin_new(); freed pages are never pinned with pager_pin(). P11.
+ */
+void pager_discard(pager *pager, uint64_t page_no);
+
 /* The 4 KiB page image. Header bytes belong to the pager; the body is the caller's. */
 uint8_t *pager_frame_data(pager_frame *frame);
 uint64_t pager_frame_page_no(const pager_frame *frame);

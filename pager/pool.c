@@ -526,6 +526,23 @@ void pager_unpin(pager *p, pager_frame *f)
     }
 }
 
+void pager_discard(pager *p, uint64_t page_no)
+{
+    ALEXDB_ASSERT(p != NULL);
+    uint32_t bucket = bucket_of(p, page_no);
+    pthread_mutex_lock(stripe_of(p, bucket));
+    pager_frame *f = table_find(p, bucket, page_no);
+    bool pinned = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
+    if (pinned) atomic_fetch_add(&f->pin_count, 1);
+    pthread_mutex_unlock(stripe_of(p, bucket));
+    if (!pinned) return;
+    /* The exclusive latch waits out an eviction write-back of this frame (P11). */
+    pager_latch_exclusive(f);
+    atomic_store(&f->dirty, false);
+    pager_unlatch(f);
+    pager_unpin(p, f);
+}
+
 uint8_t *pager_frame_data(pager_frame *f)
 {
     ALEXDB_ASSERT(atomic_load_explicit(&f->pin_count, memory_order_relaxed) > 0); /* P1 */

@@ -373,6 +373,29 @@ static void test_check_page_hook(void **state)
     assert_int_equal(calls, 2);
 }
 
+/* A discarded dirty page is never written back; a re-created one is. */
+static void test_discard(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 4, 13);
+    pager_frame *f = NULL;
+    assert_int_equal(pager_pin(fx->p, 3, 0, &f), ALEXDB_OK);
+    pager_latch_exclusive(f);
+    tu_fill_body(pager_frame_data(f), 3, 14);
+    pager_mark_dirty(fx->p, f, 1);
+    pager_unlatch(f);
+    pager_unpin(fx->p, f);
+    pager_discard(fx->p, 3);
+    pager_discard(fx->p, 5); /* not cached: nothing to do */
+    pager_stats before, after;
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(pager_flush(fx->p), ALEXDB_OK);
+    pager_stats_get(fx->p, &after);
+    assert_int_equal(after.io.write_count, before.io.write_count);
+    reopen(fx, SMALL_CACHE_FRAMES);
+    expect_page(fx->p, 3, 13); /* the old image: the discarded change never reached disk */
+}
+
 /* A cache below the minimum is refused at open with ALEXDB_INVALID. */
 static void test_cache_too_small(void **state)
 {
@@ -404,6 +427,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_error_recycles_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
