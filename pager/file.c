@@ -130,9 +130,17 @@ void pager_file_close(pager_file *file)
     free(file);
 }
 
+static _Thread_local uint64_t thread_read_count;
+
+uint64_t pager_thread_read_count(void)
+{
+    return thread_read_count;
+}
+
 static void count_completion(pager_file *file, const pager_io_req *req)
 {
     bool is_read = req->op == PAGER_IO_READ;
+    thread_read_count += is_read;
     atomic_fetch_add_explicit(is_read ? &file->read_count : &file->write_count, 1,
                               memory_order_relaxed);
     atomic_fetch_add_explicit(is_read ? &file->read_bytes : &file->write_bytes, req->size,

@@ -137,6 +137,10 @@ typedef struct pager_io_stats {
     uint64_t submit_count; /* submissions to the backend (one per batch chunk) */
 } pager_io_stats;
 
+/* Read requests completed by the calling thread, on every file: a per-thread counter so
+ * that a caller can count the device reads one operation made (reads per lookup). */
+uint64_t pager_thread_read_count(void);
+
 int pager_file_open(const pager_env *env, const char *path, unsigned flags,
                     pager_file **file_out) COMMON_WUR;
 /* Closes the descriptor. Unsynced writes are not made durable by closing. */
@@ -283,9 +287,9 @@ int pager_pin_new(pager *pager, uint64_t page_no, uint8_t kind, pager_frame **fr
 void pager_unpin(pager *pager, pager_frame *frame);
 
 /*
- * The page was freed by the layer above: its cached copy, if any, is never written back
- * (waits for a write-back in progress on it to finish). The copy stays until evicted or
- * re-created by pager_pin_new(); freed pages are never pinned with pager_pin(). P11.
+ * The page was freed by the layer above: its cached copy, if any, is dropped without
+ * being written back (after waiting out a write-back in progress on it), so the page can
+ * be rewritten with uncached I/O and later pinned. The caller must not hold it pinned. P11.
  */
 void pager_discard(pager *pager, uint64_t page_no);
 

@@ -27,6 +27,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <numa.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -526,21 +527,44 @@ void pager_unpin(pager *p, pager_frame *f)
     }
 }
 
+#define DISCARD_WAIT_ROUNDS_MAX 100000u
+
+/* Drops f (pinned once, by the caller) from the table if no one else holds it. */
+static bool drop_if_sole_holder(pager *p, pager_frame *f, uint64_t page_no)
+{
+    uint32_t bucket = bucket_of(p, page_no);
+    pthread_mutex_lock(stripe_of(p, bucket));
+    bool sole = atomic_load(&f->pin_count) == 1;
+    if (sole) {
+        table_remove(p, bucket, f);
+        atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
+        atomic_store(&f->state, PAGER_FRAME_FREE);
+        atomic_store(&f->pin_count, 0);
+    }
+    pthread_mutex_unlock(stripe_of(p, bucket));
+    if (sole) free_push(p, f);
+    return sole;
+}
+
 void pager_discard(pager *p, uint64_t page_no)
 {
     ALEXDB_ASSERT(p != NULL);
     uint32_t bucket = bucket_of(p, page_no);
     pthread_mutex_lock(stripe_of(p, bucket));
     pager_frame *f = table_find(p, bucket, page_no);
-    bool pinned = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
-    if (pinned) atomic_fetch_add(&f->pin_count, 1);
+    bool found = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
+    if (found) atomic_fetch_add(&f->pin_count, 1);
     pthread_mutex_unlock(stripe_of(p, bucket));
-    if (!pinned) return;
+    if (!found) return;
     /* The exclusive latch waits out an eviction write-back of this frame (P11). */
     pager_latch_exclusive(f);
     atomic_store(&f->dirty, false);
     pager_unlatch(f);
-    pager_unpin(p, f);
+    /* Other holders of a freed page are transient (a write-back finishing its unpin). */
+    for (uint32_t round = 0; !drop_if_sole_holder(p, f, page_no); round++) {
+        ALEXDB_ASSERT(round < DISCARD_WAIT_ROUNDS_MAX); /* P11: nobody keeps a freed page pinned */
+        sched_yield();
+    }
 }
 
 uint8_t *pager_frame_data(pager_frame *f)
