@@ -141,6 +141,52 @@ alex_full_action alex_leaf_full_action(const uint8_t *page, uint32_t incoming_re
  */
 int alex_leaf_check(const char *path, const uint8_t *page, uint64_t page_no) COMMON_WUR;
 
+/* Leaf internals shared by leaf.c, leaf_write.c and leaf_check.c only: FORMAT.md 3 offsets. */
+#define ALEX_LEAF_FIELD_SLOT_COUNT 32u
+#define ALEX_LEAF_FIELD_KEY_COUNT 34u
+#define ALEX_LEAF_FIELD_HEAP_OFFSET 36u
+#define ALEX_LEAF_FIELD_HEAP_DEAD 38u
+#define ALEX_LEAF_FIELD_SLOPE 40u
+#define ALEX_LEAF_FIELD_INTERCEPT 48u
+#define ALEX_LEAF_FIELD_FENCE_LOW 56u
+#define ALEX_LEAF_FIELD_FENCE_HIGH 64u
+#define ALEX_LEAF_FIELD_INSERT_COUNT 72u
+#define ALEX_LEAF_FIELD_SHIFT_COUNT 76u
+#define ALEX_LEAF_FIELD_DELETE_COUNT 80u
+#define ALEX_LEAF_FIELD_EXPECTED_COST 84u
+#define ALEX_LEAF_FIELD_BITMAP 88u
+#define ALEX_VALUE_TAG_OVERFLOW 0x8000u
+#define ALEX_OVERFLOW_RECORD_SIZE 14u
+
+static inline uint32_t alex_leaf_keys_offset(uint32_t slot_count)
+{
+    return ALEX_LEAF_FIELD_BITMAP + 8u * ((slot_count + 63u) / 64u);
+}
+static inline uint32_t alex_leaf_value_offsets_offset(uint32_t slot_count)
+{
+    return alex_leaf_keys_offset(slot_count) + 8u * slot_count;
+}
+static inline uint32_t alex_leaf_keys_end(uint32_t slot_count)
+{
+    return alex_leaf_value_offsets_offset(slot_count) + 2u * slot_count;
+}
+/* Record size for a tag (2 + tag inline, 14 overflow), 0 for an invalid tag. */
+static inline uint32_t alex_leaf_tag_record_size(uint16_t tag)
+{
+    if (tag <= ALEX_INLINE_VALUE_SIZE_MAX) return 2u + tag;
+    return tag == ALEX_VALUE_TAG_OVERFLOW ? ALEX_OVERFLOW_RECORD_SIZE : 0u;
+}
+void alex_leaf_model_get(const uint8_t *page, alex_model *model_out);
+/* The first slot whose key is >= key (slot_count if none); *steps_out = probes. */
+uint32_t alex_leaf_lower_bound(const uint8_t *page, uint64_t key, uint32_t *steps_out);
+void alex_leaf_value_decode(const uint8_t *page, uint32_t offset, alex_value *out);
+/* Writes value's record at offset (room checked by the caller); returns its size. */
+uint32_t alex_leaf_record_store(uint8_t *page, uint32_t offset, const alex_value *value);
+/* The slot count a build picks, or 0 if the entries cannot fit (alex_leaf_fits). */
+uint32_t alex_leaf_slot_count_for(uint32_t count, size_t heap_size, double density);
+/* ALEX's cost of the current layout with the expected shifts (leaf_check.c). */
+double alex_leaf_cost_expected(const uint8_t *page);
+
 /* ---- inner.c: the in-memory inner nodes --------------------------------------- */
 
 /*
@@ -229,6 +275,77 @@ typedef struct alex_inner_stats {
 } alex_inner_stats;
 
 void alex_inner_stats_get(const alex_inner *inner, alex_inner_stats *stats_out);
+
+/*
+ * The node table, shared by inner*.c and persist.c only. A node routes a key to slot
+ * predict(model, key - key_base) (keys below key_base: slot 0); a "reversed" node
+ * mirrors that (keys above key_base: the last slot, others slot_count - 1 -
+ * predict(model, key_base - key)), so it can grow to the left exactly as a plain node
+ * grows to the right. docs/FORMAT.md 5 specifies the same arithmetic.
+ *
+ * The slot array is kept as runs: a bitmap with bit i set where a child's run starts
+ * (with a rank directory past 64 slots) and one 4-byte ref per child. The child at a
+ * slot is children[rank(slot) - 1]: ALEX's duplicated pointers in ~1.5 bits a slot.
+ */
+#define ALEX_INNER_REVERSED 0x01u
+#define ALEX_INNER_SLOT_TOTAL_MAX (1u << 28) /* slots over all nodes */
+
+typedef struct alex_inner_node {
+    alex_model model;
+    uint64_t key_base;
+    union {
+        uint64_t local;  /* slot_count <= 64 */
+        uint64_t *heap;  /* slot_count / 64 words, then as many u32 ranks */
+    } starts;
+    union {
+        alex_ref local[2]; /* child_count <= 2 */
+        alex_ref *heap;
+    } children;
+    uint32_t child_count;    /* runs; the next free index if the entry is free */
+    uint8_t slot_count_log2; /* 1..20; 0: a free table entry */
+    uint8_t flags;
+    uint16_t reserved;
+} alex_inner_node;
+
+struct alex_inner {
+    alex_ref root;
+    uint32_t free_head;      /* first free table entry, or UINT32_MAX */
+    uint32_t node_used;      /* table entries handed out, free ones included */
+    uint32_t node_capacity;
+    uint64_t node_count;
+    uint64_t slot_total;
+    uint64_t leaf_count;
+    uint64_t heap_size;      /* bytes of bitmaps and child arrays, allocator overhead included */
+    alex_inner_node *nodes;
+};
+
+uint32_t alex_inner_node_predict(const alex_inner_node *node, uint64_t key);
+/* Smallest key in [low, high] the node routes to a slot >= slot; *found as in model.c. */
+uint64_t alex_inner_node_first_key_at(const alex_inner_node *node, uint32_t slot,
+                                      uint64_t low, uint64_t high, bool *found);
+/* Which child holds slot (0-based, in key order), and that child's ref. */
+uint32_t alex_inner_node_child_index(const alex_inner_node *node, uint32_t slot);
+alex_ref *alex_inner_node_children(const alex_inner_node *node);
+/* The first slot of child index; the slot count for index == child_count. */
+uint32_t alex_inner_node_run_start(const alex_inner_node *node, uint32_t index);
+/* A new node of 2^slot_count_log2 slots and child_count runs, all unset (set_run each, then seal). */
+int alex_inner_node_new(alex_inner *inner, uint32_t slot_count_log2, uint32_t child_count,
+                        uint32_t *index_out) COMMON_WUR;
+void alex_inner_node_set_run(alex_inner_node *node, uint32_t index, uint32_t first_slot,
+                             alex_ref ref);
+void alex_inner_node_seal(alex_inner_node *node);
+void alex_inner_node_free(alex_inner *inner, uint32_t index);
+/* Child index's run is cut at slot (inside it, after its start); ref owns the upper part. */
+int alex_inner_node_split_run(alex_inner *inner, alex_inner_node *node, uint32_t index,
+                              uint32_t slot, alex_ref ref) COMMON_WUR;
+/* Child index's slots go to its left (index - 1) or right (index + 1) neighbour. */
+void alex_inner_node_merge_run(alex_inner *inner, alex_inner_node *node, uint32_t index,
+                               bool into_left);
+/* Doubles the slots: each run [a, b) becomes [2a, 2b) (ALEX_INNER_EXPAND_SCALE) or the
+ * runs keep their slots and the edge run takes the new ones (ALEX_INNER_EXPAND_EXTEND). */
+#define ALEX_INNER_EXPAND_SCALE 0
+#define ALEX_INNER_EXPAND_EXTEND 1
+int alex_inner_node_expand(alex_inner *inner, alex_inner_node *node, int kind) COMMON_WUR;
 
 /* ---- persist.c: the inner nodes' serialised form (docs/FORMAT.md 5) ------------- */
 

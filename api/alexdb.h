@@ -43,6 +43,179 @@ enum alexdb_result {
     ALEXDB_NOTSUP = -13,    /* the operation is not supported here */
 };
 
+/* ---- Opening and closing ---------------------------------------------------------- */
+
+typedef struct alexdb alexdb;
+typedef struct alexdb_iter alexdb_iter;
+typedef struct alexdb_batch alexdb_batch;
+
+/* Log messages (e.g. "io_uring unavailable; using pread/pwrite"). level 0 info, 1 warning. */
+typedef void (*alexdb_log_fn)(void *ctx, int level, const char *message);
+
+enum alexdb_io_backend {
+    ALEXDB_IO_AUTO = 0,  /* io_uring, falling back to pread/pwrite when unavailable */
+    ALEXDB_IO_URING = 1, /* io_uring only: open fails with ALEXDB_NOTSUP without it */
+    ALEXDB_IO_POSIX = 2, /* pread/pwrite */
+};
+
+typedef struct alexdb_options {
+    size_t cache_bytes;   /* buffer pool size; default 64 MiB; at least 256 KiB */
+    int    sync;          /* 1 (default): a write returns once durable; 0: once buffered.
+                           * Until the write-ahead log lands (issue 4) durability comes only
+                           * from alexdb_sync() and alexdb_close(): see README "Limits". */
+    int    read_only;     /* 1: every write returns ALEXDB_READONLY; other read-only
+                           * processes may open the directory at the same time */
+    int    io_backend;    /* enum alexdb_io_backend; default ALEXDB_IO_AUTO */
+    alexdb_log_fn log;    /* optional; called from the thread that hit the event */
+    void  *log_ctx;
+} alexdb_options;
+
+/* Fills opts with the defaults above. */
+ALEXDB_API void alexdb_options_init(alexdb_options *opts);
+
+/*
+ * Opens the database in directory dir, creating the directory (one level) and the
+ * database if missing. opts may be NULL (defaults). On success *db_out is a handle to
+ * close with alexdb_close(). Returns ALEXDB_OK, ALEXDB_INVALID (NULL dir or db_out, bad
+ * option), ALEXDB_BUSY (another handle or process holds it; read-only handles share),
+ * ALEXDB_NOTDB, ALEXDB_CORRUPT, ALEXDB_VERSION, ALEXDB_IO (including a missing parent
+ * directory), ALEXDB_NOMEM, ALEXDB_NOTSUP. Thread-safe.
+ */
+ALEXDB_API int alexdb_open(const char *dir, const alexdb_options *opts, alexdb **db_out);
+
+/*
+ * Writes everything (a checkpoint, as alexdb_sync) and releases the handle. Every
+ * iterator must be closed first (else ALEXDB_BUSY and nothing happens). After it the
+ * handle is dead: every call on it returns ALEXDB_CLOSED (the handle's few bytes are
+ * kept for that until the process exits). Returns ALEXDB_OK, ALEXDB_CLOSED,
+ * ALEXDB_BUSY, or the checkpoint's error (the handle is closed all the same).
+ * Not concurrent with other calls on the same handle.
+ */
+ALEXDB_API int alexdb_close(alexdb *db);
+
+/* ---- Reading and writing: all thread-safe on one handle ---------------------------- */
+
+/* Largest value: 64 MiB. Values over 1 KiB are stored out of line (one extra read). */
+#define ALEXDB_VALUE_SIZE_MAX (64u << 20)
+
+/*
+ * Stores value (value_size bytes, copied; value may be NULL if value_size is 0) under
+ * key, replacing any previous value. Any uint64_t is a key. Returns ALEXDB_OK,
+ * ALEXDB_INVALID, ALEXDB_TOOBIG (value_size > ALEXDB_VALUE_SIZE_MAX), ALEXDB_READONLY,
+ * ALEXDB_NOSPACE, ALEXDB_IO, ALEXDB_CORRUPT, ALEXDB_NOMEM, ALEXDB_CLOSED.
+ */
+ALEXDB_API int alexdb_put(alexdb *db, uint64_t key, const void *value, size_t value_size);
+
+/*
+ * Copies min(value size, buf_size) bytes of key's value into buf (buf may be NULL if
+ * buf_size is 0) and sets *value_size_out to the value's full size, so a caller can
+ * ask for the size first. Returns ALEXDB_OK, ALEXDB_NOTFOUND, ALEXDB_INVALID,
+ * ALEXDB_CORRUPT, ALEXDB_IO, ALEXDB_NOMEM, ALEXDB_CLOSED.
+ */
+ALEXDB_API int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size,
+                          size_t *value_size_out);
+
+/* Removes key. Returns ALEXDB_OK, ALEXDB_NOTFOUND, or the errors of alexdb_put. */
+ALEXDB_API int alexdb_delete(alexdb *db, uint64_t key);
+
+/* A checkpoint: every change so far is on stable storage when it returns ALEXDB_OK. */
+ALEXDB_API int alexdb_sync(alexdb *db);
+
+/*
+ * Loads count pairs into an EMPTY database: keys strictly increasing, values[i] of
+ * value_sizes[i] bytes (copied). Builds the index with ALEX's bulk-load algorithm.
+ * Returns ALEXDB_OK, ALEXDB_INVALID (not empty, keys not increasing, NULL arrays), or
+ * the errors of alexdb_put. Not atomic: after an error the handle refuses writes.
+ */
+ALEXDB_API int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values,
+                                const size_t *value_sizes, size_t count);
+
+/* ---- Atomic write batches ------------------------------------------------------------ */
+
+/*
+ * A batch collects puts and deletes (copying values) and applies them all at once:
+ * no reader ever sees part of a committed batch, and later operations on the same key
+ * win. A batch belongs to one thread at a time; it is not tied to a database.
+ */
+ALEXDB_API int alexdb_batch_create(alexdb_batch **batch_out);                /* OK, INVALID, NOMEM */
+ALEXDB_API int alexdb_batch_put(alexdb_batch *batch, uint64_t key, const void *value,
+                                size_t value_size);                          /* OK, INVALID, TOOBIG, NOMEM */
+ALEXDB_API int alexdb_batch_delete(alexdb_batch *batch, uint64_t key);       /* OK, INVALID, NOMEM */
+ALEXDB_API size_t alexdb_batch_count(const alexdb_batch *batch);            /* operations held */
+ALEXDB_API void alexdb_batch_clear(alexdb_batch *batch);                     /* empties it for reuse */
+ALEXDB_API void alexdb_batch_destroy(alexdb_batch *batch);                   /* NULL is fine */
+/*
+ * Applies the batch (which stays as it was). Returns ALEXDB_OK or the errors of
+ * alexdb_put; every page it could need is reserved first, so a full disk is reported
+ * before anything is applied. Deleting an absent key in a batch is not an error.
+ */
+ALEXDB_API int alexdb_batch_commit(alexdb *db, const alexdb_batch *batch);
+
+/* ---- Iterators ------------------------------------------------------------------------ */
+
+/*
+ * An iterator walks keys in increasing order. It is not a snapshot: it never shows a
+ * key twice or out of order, sees each leaf as it was when it reached it, and may or
+ * may not see changes made ahead of it. It holds no lock between calls. One thread at a
+ * time per iterator; close every iterator before alexdb_close().
+ */
+ALEXDB_API int alexdb_iter_open(alexdb *db, alexdb_iter **iter_out);  /* OK, INVALID, NOMEM, CLOSED */
+ALEXDB_API void alexdb_iter_seek(alexdb_iter *iter, uint64_t key);    /* first key >= key */
+/* 1 if positioned on a key; 0 past the end or after an error (see alexdb_iter_status). */
+ALEXDB_API int alexdb_iter_valid(const alexdb_iter *iter);
+ALEXDB_API void alexdb_iter_next(alexdb_iter *iter);                  /* only while valid */
+ALEXDB_API uint64_t alexdb_iter_key(const alexdb_iter *iter);         /* only while valid */
+/*
+ * The current value: *value_out stays valid until the next call on this iterator. A
+ * value over 1 KiB is read on demand; if that fails, *value_out is NULL, size 0, and
+ * alexdb_iter_status() says why.
+ */
+ALEXDB_API void alexdb_iter_value(const alexdb_iter *iter, const void **value_out,
+                                  size_t *value_size_out);
+/* ALEXDB_OK, or the error that stopped the iterator (it is then not valid). */
+ALEXDB_API int alexdb_iter_status(const alexdb_iter *iter);
+ALEXDB_API int alexdb_iter_close(alexdb_iter *iter);                  /* OK, INVALID */
+
+/* ---- Statistics and checks ------------------------------------------------------------ */
+
+struct alexdb_stats {
+    uint64_t key_count;
+    uint64_t lookup_count;              /* alexdb_get calls that reached a leaf */
+    uint64_t lookup_device_read_count;  /* device reads those made: 1 per uncached lookup */
+    uint64_t device_read_count;         /* read I/Os on the data file */
+    uint64_t device_write_count;
+    uint64_t device_read_bytes;
+    uint64_t device_write_bytes;
+    uint64_t device_sync_count;
+    uint64_t cache_hit_count;
+    uint64_t cache_miss_count;
+    uint64_t cache_eviction_count;
+    uint64_t cache_frame_count;
+    uint64_t leaf_count;
+    uint64_t inner_node_count;
+    uint64_t inner_memory_size;         /* bytes of inner-node memory */
+    double   inner_bytes_per_leaf;      /* inner_memory_size / leaf_count */
+    uint32_t depth_max;                 /* inner levels on the longest path */
+    uint64_t split_count;
+    uint64_t retrain_count;
+    uint64_t merge_count;
+    uint64_t file_size;                 /* bytes of pages in use or free */
+    uint64_t free_size;                 /* bytes of free pages */
+    const char *io_backend;             /* "io_uring", "posix"; static storage */
+};
+
+/* Fills *stats_out. Returns ALEXDB_OK, ALEXDB_INVALID, ALEXDB_CLOSED. Thread-safe. */
+ALEXDB_API int alexdb_stats(alexdb *db, struct alexdb_stats *stats_out);
+
+/*
+ * Checks every page and index structure (checksums, leaf layouts, fences against the
+ * routing, overflow runs, page ownership). ALEXDB_OK or ALEXDB_CORRUPT naming the first
+ * problem. Reads the whole database; blocks structure changes while it runs.
+ */
+ALEXDB_API int alexdb_check(alexdb *db);
+
+/* ---- Errors ---------------------------------------------------------------------------- */
+
 /*
  * Returns a static, human-readable name for rc ("ALEXDB_CORRUPT: ..."). Never NULL;
  * unknown codes give "unknown alexdb result code". Thread-safe.

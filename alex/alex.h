@@ -1,0 +1,100 @@
+/*
+ * alex.h: what api/ may call in alex/, the ALEX learned index whose leaves are pager
+ * pages. One alex_index per open database. Design and concurrency rules:
+ * alex/README.md; bytes: docs/FORMAT.md 3-7.
+ */
+#ifndef ALEX_H
+#define ALEX_H
+
+#include "common.h"
+#include "pager.h"
+
+typedef struct alex_index alex_index;
+
+/*
+ * Opens the index stored in the page file (or an empty one if the file is new), with
+ * its own pager. Returns ALEXDB_OK or the pager's and the metadata's errors
+ * (ALEXDB_CORRUPT, ALEXDB_NOTDB, ALEXDB_VERSION, ALEXDB_IO, ALEXDB_NOMEM).
+ */
+int alex_open(const char *path, const pager_config *config, alex_index **index_out) COMMON_WUR;
+
+/*
+ * Writes every dirty page and the index metadata and commits the superblock: after it
+ * returns ALEXDB_OK the whole index is on stable storage (a checkpoint).
+ */
+int alex_persist(alex_index *index) COMMON_WUR;
+
+/* Persists (unless read-only or failed) and frees everything. Returns the persist result. */
+int alex_close(alex_index *index);
+
+/* Copies min(size, buf_size) bytes of key's value into buf; *size_out = full size. */
+int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out) COMMON_WUR;
+
+/* Inserts or replaces. Values up to ALEX_VALUE_SIZE_MAX (64 MiB). */
+int alex_put(alex_index *index, uint64_t key, const void *value, size_t size) COMMON_WUR;
+
+/* ALEXDB_OK or ALEXDB_NOTFOUND. */
+int alex_delete(alex_index *index, uint64_t key) COMMON_WUR;
+
+/* One operation of an atomic group. value == NULL && is_delete: a delete. */
+typedef struct alex_op {
+    uint64_t key;
+    const void *value;
+    size_t size;
+    bool is_delete;
+} alex_op;
+
+/*
+ * Applies count operations atomically with respect to readers (no reader sees part of
+ * them): under the exclusive tree lock, after reserving every page they could need.
+ */
+int alex_apply(alex_index *index, const alex_op *ops, size_t count) COMMON_WUR;
+
+/*
+ * Builds the index from sorted, strictly increasing keys; the index must be empty.
+ * ALEXDB_INVALID if it is not, or the keys are not strictly increasing.
+ */
+int alex_bulk_load(alex_index *index, const uint64_t *keys, const void *const *values,
+                   const size_t *sizes, size_t count) COMMON_WUR;
+
+/* ---- cursors (cursor.c) ---- */
+
+typedef struct alex_cursor alex_cursor;
+
+int alex_cursor_open(alex_index *index, alex_cursor **cursor_out) COMMON_WUR;
+void alex_cursor_close(alex_cursor *cursor);
+/* Positions at the first key >= key. Returns ALEXDB_OK (valid or past the end) or an error. */
+int alex_cursor_seek(alex_cursor *cursor, uint64_t key) COMMON_WUR;
+int alex_cursor_next(alex_cursor *cursor) COMMON_WUR;
+bool alex_cursor_valid(const alex_cursor *cursor);
+uint64_t alex_cursor_key(const alex_cursor *cursor);
+/* The value; *data_out valid until the next cursor call. May read overflow pages. */
+int alex_cursor_value(alex_cursor *cursor, const void **data_out, size_t *size_out) COMMON_WUR;
+
+/* ---- stats and checks ---- */
+
+typedef struct alex_stats {
+    uint64_t key_count;
+    uint64_t leaf_count;
+    uint64_t inner_node_count;
+    uint64_t inner_memory_size;
+    uint32_t depth_max;
+    uint64_t lookup_count;        /* alex_get calls that reached a leaf */
+    uint64_t lookup_read_count;   /* device reads those lookups made */
+    uint64_t split_count;
+    uint64_t retrain_count;
+    uint64_t merge_count;
+    uint64_t free_page_count;
+    uint64_t page_count;
+    pager_stats pager;
+} alex_stats;
+
+void alex_stats_get(alex_index *index, alex_stats *stats_out);
+
+/*
+ * Checks every leaf, overflow run and page-ownership rule (README A1-A8); ALEXDB_OK or
+ * ALEXDB_CORRUPT naming the first violation. Takes the tree lock shared.
+ */
+int alex_check(alex_index *index) COMMON_WUR;
+
+#endif /* ALEX_H */

@@ -1,0 +1,111 @@
+/*
+ * check.c: alex_check, the full integrity check behind alexdb_check(). Under the shared
+ * tree lock it visits every leaf in key order and verifies: the page is a valid leaf
+ * (pager and leaf checks), its fences equal the key range the inner nodes route to it
+ * (A3), the key count adds up, every overflow run reads back valid, and no page is
+ * owned twice by leaves, overflow runs, the metadata run and the free list (A6).
+ */
+#include "index_int.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+typedef struct check_ctx {
+    alex_index *index;
+    uint8_t *owned;       /* one byte per page: 1 once something owns it */
+    uint64_t page_count;
+    uint64_t key_count;
+    uint8_t *value_buf;
+    size_t value_buf_size;
+} check_ctx;
+
+static int claim(check_ctx *c, uint64_t first, uint64_t count, const char *what)
+{
+    const char *path = pager_file_path(pager_get_file(c->index->pager));
+    if (first < 2 || first > c->page_count || count > c->page_count - first) {
+        return common_corrupt(path, first * PAGER_PAGE_SIZE, "%s %" PRIu64 "+%" PRIu64
+                              " lies outside the file", what, first, count);
+    }
+    for (uint64_t p = first; p < first + count; p++) {
+        if (c->owned[p]) {
+            return common_corrupt(path, p * PAGER_PAGE_SIZE, "page %" PRIu64 " is owned twice "
+                                  "(the second time by a %s)", p, what);
+        }
+        c->owned[p] = 1;
+    }
+    return ALEXDB_OK;
+}
+
+static int check_values(check_ctx *c, const uint8_t *page)
+{
+    static _Thread_local alex_entry entries[ALEX_LEAF_SLOT_COUNT_MAX];
+    uint32_t count = alex_leaf_entries(page, entries);
+    c->key_count += count;
+    for (uint32_t i = 0; i < count; i++) {
+        const alex_value *v = &entries[i].value;
+        if (v->size <= ALEX_INLINE_VALUE_SIZE_MAX) continue;
+        int rc = claim(c, v->overflow_page_no, alex_overflow_page_count(v->size), "overflow run");
+        if (rc == ALEXDB_OK && c->value_buf_size < v->size) {
+            free(c->value_buf);
+            c->value_buf = malloc(v->size);
+            c->value_buf_size = c->value_buf != NULL ? v->size : 0;
+            if (c->value_buf == NULL) rc = common_error(ALEXDB_NOMEM, "check: out of memory");
+        }
+        if (rc == ALEXDB_OK) {
+            rc = alex_overflow_read(c->index, entries[i].key, v->overflow_page_no, v->size,
+                                    c->value_buf, v->size);
+        }
+        if (rc != ALEXDB_OK) return rc;
+    }
+    return ALEXDB_OK;
+}
+
+static int check_leaf(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
+{
+    check_ctx *c = ctx;
+    int rc = claim(c, page_no, 1, "leaf");
+    pager_frame *frame = NULL;
+    if (rc == ALEXDB_OK) rc = pager_pin(c->index->pager, page_no, PAGER_PIN_SCAN, &frame);
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_shared(frame);
+    const uint8_t *page = pager_frame_data(frame);
+    uint64_t fence_low, fence_high;
+    alex_leaf_fences(page, &fence_low, &fence_high);
+    if (fence_low != low || fence_high != high) {
+        rc = common_corrupt(pager_file_path(pager_get_file(c->index->pager)),
+                            page_no * PAGER_PAGE_SIZE, "leaf %" PRIu64 " has fences [%" PRIu64
+                            ", %" PRIu64 "] but the index routes [%" PRIu64 ", %" PRIu64 "] to it",
+                            page_no, fence_low, fence_high, low, high);
+    }
+    if (rc == ALEXDB_OK) rc = check_values(c, page);
+    pager_unlatch(frame);
+    pager_unpin(c->index->pager, frame);
+    return rc;
+}
+
+int alex_check(alex_index *index)
+{
+    ALEXDB_ASSERT(index != NULL);
+    pthread_rwlock_rdlock(&index->tree_lock);
+    check_ctx c = {.index = index, .page_count = pager_page_count(index->pager)};
+    c.owned = calloc(c.page_count + 1, 1);
+    int rc = c.owned == NULL ? common_error(ALEXDB_NOMEM, "check: out of memory") : ALEXDB_OK;
+    if (rc == ALEXDB_OK && index->meta_run.count > 0) {
+        rc = claim(&c, index->meta_run.first, index->meta_run.count, "metadata run");
+    }
+    pthread_mutex_lock(&index->free_lock);
+    for (size_t i = 0; i < index->free.count && rc == ALEXDB_OK; i++) {
+        rc = claim(&c, index->free.runs[i].first, index->free.runs[i].count, "free run");
+    }
+    pthread_mutex_unlock(&index->free_lock);
+    if (rc == ALEXDB_OK) rc = alex_inner_for_each_leaf(index->inner, check_leaf, &c);
+    if (rc == ALEXDB_OK && c.key_count != atomic_load(&index->key_count)) {
+        rc = common_corrupt(pager_file_path(pager_get_file(index->pager)), 0,
+                            "the leaves hold %" PRIu64 " keys, the index counts %" PRIu64,
+                            c.key_count, atomic_load(&index->key_count));
+    }
+    pthread_rwlock_unlock(&index->tree_lock);
+    free(c.value_buf);
+    free(c.owned);
+    return rc;
+}

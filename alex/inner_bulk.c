@@ -1,0 +1,451 @@
+/*
+ * inner_bulk.c: bulk load of the inner nodes over sorted keys with ALEX's fanout tree
+ * (alex_inner_bulk_load). Routing and the node table: inner.c.
+ *
+ * HOW IT WORKS. Top down, with an explicit stack of tasks (never recursion). A task is
+ * a run of keys with its exact key range; if the run fits one leaf (the caller's fits
+ * callback) it becomes a leaf, made in key order by the caller's make_leaf. Otherwise
+ * it becomes an inner node, chosen like ALEX's fanout tree:
+ *
+ *   1. Fit one least-squares model of rank against key - base (base = the run's first
+ *      key, so keys above 2^53 keep their differences) mapping the run onto [0, 1).
+ *   2. For each fanout F = 2, 4, 8, ... scale the model by F (exact: F is a power of
+ *      two) and cut the keys into the F slots' partitions. Adjacent partitions merge
+ *      greedily while together they fit one leaf, so a child may span several slots;
+ *      empty slots join the child on their left. A partition that fits no leaf
+ *      becomes an inner child, built later by its own task.
+ *   3. Cost each fanout with ALEX's cost model, in ALEX's units:
+ *        search:  20 x mean log2(|predicted - actual| + 1) over the keys, for each
+ *                 leaf child as that leaf's own model would place them
+ *                 (alex_model_fit at ALEX_LEAF_DENSITY_BUILD);
+ *                 (an inner child's keys too, as if cut into leaf-sized runs, so that
+ *                 the fanouts are compared on the same keys);
+ *        lookups: 20 for each level a key of an inner child must still traverse: one,
+ *                 plus one per 10 bits of that child's linear-fit error (ALEX adds
+ *                 the child's whole search cost as if it were one leaf; that term,
+ *                 huge for skewed keys, outweighed every memory cost and chose vast
+ *                 nodes, while ignoring it let skewed keys build a chain of levels);
+ *        memory:  4 per byte of inner memory per leaf page (the node, its 1.5 bits
+ *                 a slot and 4 bytes a child, and an estimate for inner children), so
+ *                 this project's budget of 8 bytes per leaf page costs more than one
+ *                 more inner level: memory is the binding constraint (with 2.5,
+ *                 heavily skewed keys went past the budget to save a level). ALEX's model-size
+ *                 term plays this role in memory; here the leaves are on disk, so the
+ *                 inner bytes per page are what must stay small.
+ *      Like ALEX, stop adding levels once the cost rose twice in a row, but only once
+ *      the partitions average half a leaf or less (before that the cost climbs while
+ *      partitions shrink towards leaf size, then drops when they fit), and keep the
+ *      cheapest.
+ *   4. A fanout must make progress (two children at least). If none does, or depth is
+ *      running out while the best leaves an inner child with over half the keys, the
+ *      node is a 2-slot median split instead, which halves the run every level.
+ *
+ * Bounds: depth <= ALEX_DEPTH_MAX (else ALEXDB_FULL), slot counts <= the maxima.
+ */
+#include "alex_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define BULK_SEARCH_WEIGHT 20.0 /* per log2 step of a leaf's exponential search (ALEX) */
+#define BULK_LOOKUP_WEIGHT 20.0 /* per inner node traversed (ALEX) */
+#define BULK_MEMORY_WEIGHT 4.0  /* per byte of inner memory per leaf page: 8 B = 1.6 levels */
+#define BULK_NODE_SIZE ((double)sizeof(alex_inner_node))
+#define BULK_HEAP_OVERHEAD 16.0
+#define BULK_LEVEL_BITS 10.0 /* log2 of the error one inner level resolves */
+#define BULK_SLOT_SIZE (12.0 / 64.0) /* a start bit and a share of a u32 rank */
+#define BULK_CHILD_SIZE 4.5          /* a ref and its share of the array's slack */
+#define BULK_NO_PARENT UINT32_MAX
+
+typedef struct bulk_child {
+    uint64_t first; /* relative to the node's first key */
+    uint64_t count;
+    uint32_t slot_first;
+    bool leaf;
+} bulk_child;
+
+typedef struct bulk_task {
+    uint64_t first;
+    uint64_t count;
+    uint64_t low;
+    uint64_t high;
+    uint32_t parent; /* node index, or BULK_NO_PARENT for the root */
+    uint32_t child;  /* its index among the parent's children */
+    uint32_t depth;  /* inner nodes above */
+    bool leaf;
+} bulk_task;
+
+typedef struct bulk_state {
+    alex_inner *inner; /* the index being built */
+    const uint64_t *keys;
+    alex_fits_fn fits;
+    alex_make_leaf_fn make_leaf;
+    void *ctx;
+    double leaf_keys_est; /* keys a leaf takes, probed once */
+    bulk_child *cand;     /* children of the fanout being costed */
+    bulk_child *best;     /* children of the cheapest so far */
+    uint64_t child_capacity;
+    uint64_t cand_count;
+    uint64_t best_count;
+    bulk_task *stack;
+    uint64_t stack_count;
+    uint64_t stack_capacity;
+} bulk_state;
+
+static bool bulk_fits(const bulk_state *st, uint64_t first, uint64_t count)
+{
+    if (count > ALEX_LEAF_SLOT_COUNT_MAX) return false; /* cannot fit any page */
+    return st->fits(st->ctx, first, (uint32_t)count);
+}
+
+/* Sum over keys of log2(|predicted - actual| + 1) as a leaf built from them would see it. */
+static double leaf_search_sum(const uint64_t *keys, uint64_t count)
+{
+    if (count < 2) return 0.0;
+    if (count > (1u << 30)) return (double)count * 30.0; /* no leaf is that big */
+    double slots = ceil((double)count / ALEX_LEAF_DENSITY_BUILD);
+    alex_model model;
+    alex_model_fit(&model, keys, (uint32_t)count, slots);
+    double scale = slots / (double)count;
+    double sum = 0.0;
+    for (uint64_t i = 0; i < count; i++) {
+        double error = fabs((double)alex_model_predict(&model, keys[i], (uint32_t)slots) -
+                            (double)i * scale);
+        uint64_t steps = (uint64_t)error + 1; /* floor(log2(error + 1)), cheaply */
+        sum += (double)(63 - __builtin_clzll(steps));
+    }
+    return sum;
+}
+
+/* Least squares of rank / count against key - keys[0]: the node's model for F = 1. */
+static void fit_unit(const uint64_t *keys, uint64_t count, alex_model *model)
+{
+    uint64_t base = keys[0];
+    double x_mean = 0.0;
+    for (uint64_t i = 0; i < count; i++) x_mean += (double)(keys[i] - base);
+    x_mean /= (double)count;
+    double y_mean = ((double)count - 1.0) * 0.5 / (double)count;
+    double sxx = 0.0;
+    double sxy = 0.0;
+    for (uint64_t i = 0; i < count; i++) {
+        double dx = (double)(keys[i] - base) - x_mean;
+        sxx += dx * dx;
+        sxy += dx * ((double)i / (double)count - y_mean);
+    }
+    double slope = sxx > 0.0 ? sxy / sxx : 0.0;
+    if (!isfinite(slope) || slope < 0.0) slope = 0.0;
+    double intercept = y_mean - slope * x_mean;
+    if (!isfinite(intercept)) intercept = 0.0;
+    model->slope = slope;
+    model->intercept = intercept;
+}
+
+/* 1/offset nudged up until offset reaches slot 1 (as in inner_split.c). */
+static double slope_reaching_one(uint64_t offset)
+{
+    double x = (double)offset;
+    double slope = 1.0 / x;
+    for (int i = 0; i < 4 && !(slope * x >= 1.0); i++) slope = nextafter(slope, INFINITY);
+    if (!(slope * x >= 1.0)) slope *= 2.0;
+    ALEXDB_ASSERT(isfinite(slope) && slope * x >= 1.0);
+    return slope;
+}
+
+/*
+ * Mean log2(error + 1) of the model an inner child over keys would fit (on offsets
+ * from its first key, as node_choose does), the error counted in leaves: how far the
+ * child's keys are from linear at the scale its slots will have to resolve.
+ */
+static double inner_error_bits(const uint64_t *keys, uint64_t count, double leaf_keys)
+{
+    alex_model unit;
+    fit_unit(keys, count, &unit);
+    double sum = 0.0;
+    for (uint64_t i = 0; i < count; i++) {
+        double position = (unit.slope * (double)(keys[i] - keys[0]) + unit.intercept) * (double)count;
+        double error = fabs(position - (double)i) / leaf_keys;
+        sum += (double)(63 - __builtin_clzll((uint64_t)error + 1));
+    }
+    return sum / (double)count;
+}
+
+static int reserve_children(bulk_state *st, uint64_t count)
+{
+    if (count <= st->child_capacity) return ALEXDB_OK;
+    bulk_child *cand = realloc(st->cand, count * sizeof(*cand));
+    if (cand != NULL) st->cand = cand;
+    bulk_child *best = cand != NULL ? realloc(st->best, count * sizeof(*best)) : NULL;
+    if (best != NULL) st->best = best;
+    if (cand == NULL || best == NULL) return common_error(ALEXDB_NOMEM, "alex: bulk load: no memory");
+    st->child_capacity = count;
+    return ALEXDB_OK;
+}
+
+/* The running totals of one fanout's cost (step 3 at the top). */
+typedef struct level_cost {
+    double search_sum;
+    double inner_keys;
+    double leaves;
+    double memory_size;
+    uint64_t largest_inner;
+} level_cost;
+
+static void child_close(bulk_state *st, const uint64_t *keys, const bulk_child *child,
+                        level_cost *cost)
+{
+    st->cand[st->cand_count++] = *child;
+    if (child->leaf) {
+        cost->search_sum += leaf_search_sum(keys + child->first, child->count);
+        cost->leaves += 1.0;
+        return;
+    }
+    double leaves = ceil((double)child->count / st->leaf_keys_est);
+    /* its keys end in leaves too: as if cut into leaf-sized runs */
+    uint64_t chunk = (uint64_t)st->leaf_keys_est;
+    for (uint64_t i = 0; i < child->count; i += chunk) {
+        uint64_t n = child->count - i < chunk ? child->count - i : chunk;
+        cost->search_sum += leaf_search_sum(keys + child->first + i, n);
+    }
+    /* levels below: one, plus about one per 10 bits of its own model's error */
+    double error_bits = inner_error_bits(keys + child->first, child->count, st->leaf_keys_est);
+    cost->inner_keys += (double)child->count * (1.0 + error_bits / BULK_LEVEL_BITS);
+    cost->leaves += leaves;
+    cost->memory_size += BULK_NODE_SIZE + 2 * BULK_HEAP_OVERHEAD + BULK_CHILD_SIZE * leaves;
+    if (child->count > cost->largest_inner) cost->largest_inner = child->count;
+}
+
+/*
+ * Cuts keys[0..count) by shape's slots into st->cand and returns the cost, INFINITY if
+ * the fanout makes no progress (fewer than two children).
+ */
+static double level_evaluate(bulk_state *st, uint64_t first, uint64_t count,
+                             const alex_inner_node *shape, uint64_t *largest_inner_out)
+{
+    const uint64_t *keys = st->keys + first;
+    uint32_t slot_count = 1u << shape->slot_count_log2;
+    level_cost cost = {0.0, 0.0, 0.0, BULK_NODE_SIZE, 0};
+    if (slot_count > 64) cost.memory_size += BULK_SLOT_SIZE * slot_count + BULK_HEAP_OVERHEAD;
+    st->cand_count = 0;
+    bulk_child child = {0, 0, 0, false};
+    uint64_t i = 0;
+    uint32_t pred = alex_inner_node_predict(shape, keys[0]);
+    while (i < count) {
+        uint32_t slot = pred;
+        uint64_t j = i + 1;
+        while (j < count && (pred = alex_inner_node_predict(shape, keys[j])) == slot) j++;
+        uint64_t part = j - i;
+        if (child.count > 0 && child.leaf && bulk_fits(st, first + child.first, child.count + part)) {
+            child.count += part;
+        } else {
+            if (child.count > 0) child_close(st, keys, &child, &cost);
+            child = (bulk_child){i, part, child.count > 0 ? slot : 0,
+                                 bulk_fits(st, first + i, part)};
+        }
+        i = j;
+    }
+    child_close(st, keys, &child, &cost);
+    *largest_inner_out = cost.largest_inner;
+    if (st->cand_count < 2) return INFINITY;
+    if (st->cand_count > 2) {
+        cost.memory_size += BULK_CHILD_SIZE * (double)st->cand_count + BULK_HEAP_OVERHEAD;
+    }
+    double lookup = (BULK_SEARCH_WEIGHT * cost.search_sum + BULK_LOOKUP_WEIGHT * cost.inner_keys) /
+                    (double)count;
+    return lookup + BULK_MEMORY_WEIGHT * cost.memory_size / cost.leaves;
+}
+
+static void keep_best(bulk_state *st)
+{
+    bulk_child *swap = st->best;
+    st->best = st->cand;
+    st->cand = swap;
+    st->best_count = st->cand_count;
+}
+
+/* Chooses the node for keys[first..first+count): fills *shape and st->best. */
+static int node_choose(bulk_state *st, uint64_t first, uint64_t count, uint32_t depth,
+                       alex_inner_node *shape)
+{
+    uint64_t slot_room = ALEX_INNER_SLOT_TOTAL_MAX - st->inner->slot_total;
+    uint32_t log2_max = 1;
+    while ((1ull << (log2_max + 1)) <= ALEX_INNER_SLOT_COUNT_MAX &&
+           (1ull << (log2_max + 1)) <= slot_room && (1ull << log2_max) < 2 * count) {
+        log2_max++;
+    }
+    int rc = reserve_children(st, count < (1ull << log2_max) ? count : (1ull << log2_max));
+    if (rc != ALEXDB_OK) return rc;
+    alex_model unit;
+    fit_unit(st->keys + first, count, &unit);
+    memset(shape, 0, sizeof(*shape));
+    shape->key_base = st->keys[first];
+    /* Costs rise while partitions shrink towards one leaf (many tiny inner children),
+     * then fall once they fit: stop early only past half a leaf per slot. */
+    double useful = 2.0 * (double)count / st->leaf_keys_est;
+    double best_cost = INFINITY;
+    double prev[2] = {INFINITY, INFINITY};
+    uint64_t largest_inner = count;
+    alex_inner_node trial = *shape;
+    for (uint32_t log2 = 1; log2 <= log2_max && unit.slope > 0.0; log2++) {
+        double slots = (double)(1u << log2);
+        trial.slot_count_log2 = (uint8_t)log2;
+        trial.model.slope = unit.slope * slots;
+        trial.model.intercept = unit.intercept * slots;
+        uint64_t largest = 0;
+        double cost = level_evaluate(st, first, count, &trial, &largest);
+        if (cost < best_cost) {
+            best_cost = cost;
+            largest_inner = largest;
+            *shape = trial;
+            keep_best(st);
+        }
+        if (slots >= useful && cost > prev[1] && prev[1] > prev[0]) break;
+        prev[0] = prev[1];
+        prev[1] = cost;
+    }
+    if (best_cost < INFINITY && !(largest_inner > count / 2 && depth >= ALEX_DEPTH_MAX / 2)) {
+        return ALEXDB_OK;
+    }
+    /* Step 4: the median split, which always makes progress. */
+    trial = (alex_inner_node){0};
+    trial.slot_count_log2 = 1;
+    trial.key_base = st->keys[first];
+    trial.model.slope = slope_reaching_one(st->keys[first + count / 2] - st->keys[first]);
+    uint64_t largest = 0;
+    double cost = level_evaluate(st, first, count, &trial, &largest);
+    ALEXDB_ASSERT(cost < INFINITY);
+    *shape = trial;
+    keep_best(st);
+    return ALEXDB_OK;
+}
+
+static int task_push(bulk_state *st, const bulk_task *task)
+{
+    if (st->stack_count == st->stack_capacity) {
+        uint64_t capacity = st->stack_capacity == 0 ? 64 : st->stack_capacity * 2;
+        bulk_task *stack = realloc(st->stack, capacity * sizeof(*stack));
+        if (stack == NULL) return common_error(ALEXDB_NOMEM, "alex: bulk load: no memory");
+        st->stack = stack;
+        st->stack_capacity = capacity;
+    }
+    st->stack[st->stack_count++] = *task;
+    return ALEXDB_OK;
+}
+
+/* Hangs ref in the task's place: its parent's slots, or the root. */
+static void task_attach(bulk_state *st, const bulk_task *task, alex_ref ref)
+{
+    if (task->parent == BULK_NO_PARENT) {
+        st->inner->root = ref;
+        return;
+    }
+    alex_inner_node_children(&st->inner->nodes[task->parent])[task->child] = ref;
+}
+
+static int task_leaf(bulk_state *st, const bulk_task *task)
+{
+    uint64_t page_no = 0;
+    int rc = st->make_leaf(st->ctx, task->first, (uint32_t)task->count, task->low, task->high,
+                           &page_no);
+    if (rc != ALEXDB_OK) return rc;
+    if (page_no < 2 || page_no > ALEX_LEAF_PAGE_NO_MAX) {
+        return common_error(ALEXDB_INVALID, "alex: make_leaf returned page %llu",
+                            (unsigned long long)page_no);
+    }
+    task_attach(st, task, (alex_ref)page_no);
+    st->inner->leaf_count++;
+    return ALEXDB_OK;
+}
+
+/* Builds the task's node and pushes its children, rightmost first (so leaves come in order). */
+static int task_node(bulk_state *st, const bulk_task *task)
+{
+    if (task->depth >= ALEX_DEPTH_MAX) {
+        return common_error(ALEXDB_FULL, "alex: bulk load needs more than %u levels", ALEX_DEPTH_MAX);
+    }
+    alex_inner_node shape;
+    int rc = node_choose(st, task->first, task->count, task->depth, &shape);
+    if (rc != ALEXDB_OK) return rc;
+    uint32_t index = 0;
+    rc = alex_inner_node_new(st->inner, shape.slot_count_log2, (uint32_t)st->best_count, &index);
+    if (rc != ALEXDB_OK) return rc;
+    alex_inner_node *node = &st->inner->nodes[index];
+    node->model = shape.model;
+    node->key_base = shape.key_base;
+    for (uint32_t j = 0; j < st->best_count; j++) {
+        alex_inner_node_set_run(node, j, st->best[j].slot_first, ALEX_REF_NONE);
+    }
+    alex_inner_node_seal(node);
+    task_attach(st, task, ALEX_REF_INNER | index);
+    uint64_t high = task->high;
+    for (uint32_t j = (uint32_t)st->best_count; j-- > 0;) {
+        const bulk_child *child = &st->best[j];
+        bool found = true;
+        uint64_t low = alex_inner_node_first_key_at(node, child->slot_first, task->low, high, &found);
+        ALEXDB_ASSERT(found && low <= st->keys[task->first + child->first]);
+        bulk_task sub = {task->first + child->first, child->count, low, high, index, j,
+                         task->depth + 1, child->leaf};
+        rc = task_push(st, &sub);
+        if (rc != ALEXDB_OK) return rc;
+        high = low - 1; /* low > task->low here unless j == 0 */
+    }
+    return ALEXDB_OK;
+}
+
+/* The largest count, at most the page's slot maximum, for which a run fits one leaf. */
+static double leaf_keys_probe(const bulk_state *st, uint64_t count)
+{
+    uint64_t lo = 1;
+    uint64_t hi = count < ALEX_LEAF_SLOT_COUNT_MAX ? count : ALEX_LEAF_SLOT_COUNT_MAX;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (bulk_fits(st, 0, mid)) lo = mid;
+        else hi = mid - 1;
+    }
+    return (double)lo;
+}
+
+static int bulk_run(bulk_state *st, uint64_t count)
+{
+    bulk_task root = {0, count, 0, UINT64_MAX, BULK_NO_PARENT, 0, 0, true};
+    if (count > 0) {
+        if (!bulk_fits(st, 0, 1)) return common_error(ALEXDB_INVALID, "alex: one key fits no leaf");
+        root.leaf = bulk_fits(st, 0, count);
+        st->leaf_keys_est = leaf_keys_probe(st, count);
+    }
+    int rc = task_push(st, &root);
+    while (rc == ALEXDB_OK && st->stack_count > 0) {
+        bulk_task task = st->stack[--st->stack_count];
+        rc = task.leaf ? task_leaf(st, &task) : task_node(st, &task);
+    }
+    return rc;
+}
+
+int alex_inner_bulk_load(alex_inner *inner, const uint64_t *keys, uint64_t count,
+                         alex_fits_fn fits, alex_make_leaf_fn make_leaf, void *ctx)
+{
+    if (inner == NULL || (keys == NULL && count > 0) || fits == NULL || make_leaf == NULL) {
+        return common_error(ALEXDB_INVALID, "alex: bad bulk load arguments");
+    }
+    if (inner->node_count != 0) {
+        return common_error(ALEXDB_INVALID, "alex: bulk load needs an index of one empty leaf");
+    }
+    for (uint64_t i = 1; i < count; i++) {
+        if (keys[i - 1] >= keys[i]) return common_error(ALEXDB_INVALID, "alex: bulk keys not sorted");
+    }
+    alex_inner *built = calloc(1, sizeof(*built));
+    if (built == NULL) return common_error(ALEXDB_NOMEM, "alex: bulk load: no memory");
+    built->free_head = UINT32_MAX;
+    bulk_state st = {built, keys, fits, make_leaf, ctx, 1.0, NULL, NULL, 0, 0, 0, NULL, 0, 0};
+    int rc = bulk_run(&st, count);
+    free(st.cand);
+    free(st.best);
+    free(st.stack);
+    if (rc != ALEXDB_OK) {
+        alex_inner_destroy(built);
+        return rc;
+    }
+    free(inner->nodes); /* no live node: only a table left by merges */
+    *inner = *built;
+    free(built);
+    return ALEXDB_OK;
+}

@@ -1,0 +1,404 @@
+/*
+ * tree.c: one open index: open/close/persist, point reads and writes, atomic groups of
+ * operations, and page allocation. A lookup routes through the in-memory inner nodes
+ * to exactly one leaf page, pins it (one device read if it is not cached), and searches
+ * it; a write does the same under the leaf's exclusive latch, and when the leaf is full
+ * it retakes the tree lock exclusively for a retrain or split (smo.c) and retries.
+ * Locking (README A2): tree lock, then one leaf latch; never the other way round.
+ */
+#include "index_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int alex_check_page(void *ctx, const char *path, const uint8_t *page, uint64_t page_no)
+{
+    (void)ctx;
+    /* Only leaves are ever pinned through the cache (A5). */
+    if (pager_page_kind(page) != PAGER_KIND_LEAF) {
+        return common_corrupt(path, page_no * PAGER_PAGE_SIZE, "page %" PRIu64 " is a %s page "
+                              "where a leaf was expected", page_no, pager_kind_name(pager_page_kind(page)));
+    }
+    return alex_leaf_check(path, page, page_no);
+}
+
+int alex_writable(alex_index *index)
+{
+    if (index->read_only) return common_error(ALEXDB_READONLY, "the database is open read-only");
+    int failed = atomic_load(&index->failed);
+    if (failed != ALEXDB_OK) {
+        return common_error(ALEXDB_READONLY, "the database refuses writes after an earlier "
+                            "failure (%s)", alexdb_strerror(failed));
+    }
+    int sticky = pager_file_error(pager_get_file(index->pager));
+    if (sticky != ALEXDB_OK) {
+        return common_error(ALEXDB_READONLY, "the database refuses writes after an earlier "
+                            "I/O failure (%s)", alexdb_strerror(sticky));
+    }
+    return ALEXDB_OK;
+}
+
+int alex_pages_alloc(alex_index *index, uint64_t count, uint64_t *first_out)
+{
+    ALEXDB_ASSERT(count > 0);
+    pthread_mutex_lock(&index->free_lock);
+    bool taken = alex_freelist_take(&index->free, count, first_out);
+    pthread_mutex_unlock(&index->free_lock);
+    if (taken) return ALEXDB_OK;
+    if (pager_page_count(index->pager) + count > ALEX_LEAF_PAGE_NO_MAX) {
+        return common_error(ALEXDB_NOSPACE, "the page file reached its limit of %u pages",
+                            ALEX_LEAF_PAGE_NO_MAX);
+    }
+    return pager_extend(index->pager, (uint32_t)count, first_out);
+}
+
+void alex_pages_free(alex_index *index, uint64_t first, uint64_t count)
+{
+    for (uint64_t i = 0; i < count; i++) pager_discard(index->pager, first + i); /* P11 */
+    pthread_mutex_lock(&index->free_lock);
+    int rc = alex_freelist_add(&index->free, first, count);
+    pthread_mutex_unlock(&index->free_lock);
+    (void)rc; /* out of memory only leaks the space until the next open */
+}
+
+static int index_init(alex_index *index, const char *path, const pager_config *config)
+{
+    pager_config pc = *config;
+    pc.check_page = alex_check_page;
+    pc.check_ctx = index;
+    index->read_only = config->read_only != 0;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    /* Structure changes are short; without writer preference readers could starve them. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&index->tree_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&index->free_lock, NULL);
+    int rc = pager_open(path, &pc, &index->pager);
+    if (rc == ALEXDB_OK) rc = alex_meta_load(index);
+    return rc;
+}
+
+int alex_open(const char *path, const pager_config *config, alex_index **index_out)
+{
+    ALEXDB_ASSERT(path != NULL && config != NULL && index_out != NULL);
+    *index_out = NULL;
+    alex_index *index = calloc(1, sizeof(*index));
+    if (index == NULL) return common_error(ALEXDB_NOMEM, "alex_open: out of memory");
+    int rc = index_init(index, path, config);
+    if (rc != ALEXDB_OK) {
+        index->read_only = true; /* nothing to persist */
+        char message[COMMON_ERRMSG_SIZE_MAX];
+        snprintf(message, sizeof(message), "%s", common_errmsg());
+        alex_close(index);
+        common_error(rc, "%s", message);
+        return rc;
+    }
+    *index_out = index;
+    return ALEXDB_OK;
+}
+
+int alex_persist(alex_index *index)
+{
+    pthread_rwlock_wrlock(&index->tree_lock);
+    int rc = alex_writable(index);
+    if (rc == ALEXDB_OK) rc = pager_flush(index->pager);
+    if (rc == ALEXDB_OK) rc = alex_meta_store(index);
+    pthread_rwlock_unlock(&index->tree_lock);
+    return rc;
+}
+
+int alex_close(alex_index *index)
+{
+    if (index == NULL) return ALEXDB_OK;
+    int rc = ALEXDB_OK;
+    if (index->pager != NULL && index->inner != NULL && !index->read_only &&
+        atomic_load(&index->failed) == ALEXDB_OK &&
+        pager_file_error(pager_get_file(index->pager)) == ALEXDB_OK) {
+        rc = alex_persist(index);
+    }
+    if (index->inner != NULL) alex_inner_destroy(index->inner);
+    alex_freelist_destroy(&index->free);
+    pager_close(index->pager);
+    pthread_rwlock_destroy(&index->tree_lock);
+    pthread_mutex_destroy(&index->free_lock);
+    free(index);
+    return rc;
+}
+
+/* Pins the leaf key routes to and checks that its fences agree with the route (A3). */
+static int pin_leaf(alex_index *index, uint64_t key, pager_frame **frame_out)
+{
+    alex_route route;
+    alex_inner_route(index->inner, key, &route);
+    int rc = pager_pin(index->pager, route.leaf_page_no, 0, frame_out);
+    if (rc != ALEXDB_OK) return rc;
+    uint64_t low, high;
+    alex_leaf_fences(pager_frame_data(*frame_out), &low, &high);
+    if (key < low || key > high) {
+        pager_unpin(index->pager, *frame_out);
+        return common_corrupt(pager_file_path(pager_get_file(index->pager)),
+                              route.leaf_page_no * PAGER_PAGE_SIZE,
+                              "leaf %" PRIu64 " covers [%" PRIu64 ", %" PRIu64 "] but the index "
+                              "routes key %" PRIu64 " to it", route.leaf_page_no, low, high, key);
+    }
+    return ALEXDB_OK;
+}
+
+int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out)
+{
+    ALEXDB_ASSERT(index != NULL && (buf != NULL || buf_size == 0) && size_out != NULL);
+    uint64_t reads_before = pager_thread_read_count();
+    pthread_rwlock_rdlock(&index->tree_lock);
+    pager_frame *frame = NULL;
+    int rc = pin_leaf(index, key, &frame);
+    if (rc == ALEXDB_OK) {
+        pager_latch_shared(frame);
+        alex_value value;
+        rc = alex_leaf_find(pager_frame_data(frame), key, &value, NULL);
+        if (rc == ALEXDB_OK) {
+            *size_out = value.size;
+            if (value.size <= ALEX_INLINE_VALUE_SIZE_MAX) {
+                memcpy(buf, value.data, COMMON_MIN((size_t)value.size, buf_size));
+            } else {
+                /* Under the latch: the run cannot be freed and reused meanwhile (A7). */
+                rc = alex_overflow_read(index, key, value.overflow_page_no, value.size, buf, buf_size);
+            }
+        }
+        pager_unlatch(frame);
+        pager_unpin(index->pager, frame);
+    }
+    pthread_rwlock_unlock(&index->tree_lock);
+    atomic_fetch_add_explicit(&index->lookup_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&index->lookup_read_count, pager_thread_read_count() - reads_before,
+                              memory_order_relaxed);
+    return rc;
+}
+
+int alex_tree_upsert(alex_index *index, uint64_t key, const alex_value *value, alex_value *old_out,
+                     bool *replaced_out)
+{
+    pager_frame *frame = NULL;
+    int rc = pin_leaf(index, key, &frame);
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_exclusive(frame);
+    rc = alex_leaf_upsert(pager_frame_data(frame), key, value, old_out, replaced_out, NULL);
+    if (rc == ALEXDB_OK) pager_mark_dirty(index->pager, frame, 0); /* P9: under the latch */
+    pager_unlatch(frame);
+    pager_unpin(index->pager, frame);
+    return rc;
+}
+
+int alex_tree_delete(alex_index *index, uint64_t key, alex_value *old_out, bool *sparse_out)
+{
+    pager_frame *frame = NULL;
+    int rc = pin_leaf(index, key, &frame);
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_exclusive(frame);
+    uint8_t *page = pager_frame_data(frame);
+    rc = alex_leaf_delete(page, key, old_out);
+    if (rc == ALEXDB_OK) {
+        pager_mark_dirty(index->pager, frame, 0);
+        size_t used = alex_leaf_heap_used(page) + 10u * alex_leaf_key_count(page);
+        *sparse_out = used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE;
+    }
+    pager_unlatch(frame);
+    pager_unpin(index->pager, frame);
+    return rc;
+}
+
+/* Writes a big value's overflow run first; the leaf then only holds a reference. */
+static int prepare_value(alex_index *index, uint64_t key, const void *data, size_t size,
+                         alex_value *value_out)
+{
+    if (size > ALEX_VALUE_SIZE_MAX) {
+        return common_error(ALEXDB_TOOBIG, "value of %zu bytes (at most %u)", size, ALEX_VALUE_SIZE_MAX);
+    }
+    *value_out = (alex_value){.size = (uint32_t)size, .data = data};
+    if (size <= ALEX_INLINE_VALUE_SIZE_MAX) {
+        if (size == 0) value_out->data = (const uint8_t *)"";
+        return ALEXDB_OK;
+    }
+    value_out->data = NULL;
+    return alex_overflow_write(index, key, data, (uint32_t)size, &value_out->overflow_page_no);
+}
+
+static void release_value(alex_index *index, const alex_value *value)
+{
+    if (value->size > ALEX_INLINE_VALUE_SIZE_MAX) {
+        alex_overflow_free(index, value->overflow_page_no, value->size);
+    }
+}
+
+/* Upsert with the tree lock not held: shared for the leaf, exclusive to make room. */
+static int put_unlocked(alex_index *index, uint64_t key, const alex_value *value,
+                        alex_value *old_out, bool *replaced_out)
+{
+    int rc = ALEXDB_FULL;
+    for (uint32_t attempt = 0; attempt < ALEX_PUT_ATTEMPTS_MAX && rc == ALEXDB_FULL; attempt++) {
+        pthread_rwlock_rdlock(&index->tree_lock);
+        rc = alex_tree_upsert(index, key, value, old_out, replaced_out);
+        pthread_rwlock_unlock(&index->tree_lock);
+        if (rc != ALEXDB_FULL) break;
+        pthread_rwlock_wrlock(&index->tree_lock);
+        rc = alex_smo_make_room(index, key, alex_value_record_size(value->size));
+        pthread_rwlock_unlock(&index->tree_lock);
+        if (rc == ALEXDB_OK) rc = ALEXDB_FULL; /* retry the upsert */
+    }
+    if (rc == ALEXDB_FULL) {
+        rc = common_error(ALEXDB_FULL, "key %" PRIu64 ": no room after %u splits", key,
+                          ALEX_PUT_ATTEMPTS_MAX);
+    }
+    return rc;
+}
+
+int alex_put(alex_index *index, uint64_t key, const void *data, size_t size)
+{
+    ALEXDB_ASSERT(index != NULL && (data != NULL || size == 0));
+    int rc = alex_writable(index);
+    alex_value value;
+    if (rc == ALEXDB_OK) rc = prepare_value(index, key, data, size, &value);
+    if (rc != ALEXDB_OK) return rc;
+    alex_value old;
+    bool replaced = false;
+    rc = put_unlocked(index, key, &value, &old, &replaced);
+    if (rc != ALEXDB_OK) {
+        release_value(index, &value);
+        return rc;
+    }
+    if (replaced) release_value(index, &old);
+    else atomic_fetch_add(&index->key_count, 1);
+    return ALEXDB_OK;
+}
+
+int alex_delete(alex_index *index, uint64_t key)
+{
+    ALEXDB_ASSERT(index != NULL);
+    int rc = alex_writable(index);
+    if (rc != ALEXDB_OK) return rc;
+    alex_value old;
+    bool sparse = false;
+    pthread_rwlock_rdlock(&index->tree_lock);
+    rc = alex_tree_delete(index, key, &old, &sparse);
+    pthread_rwlock_unlock(&index->tree_lock);
+    if (rc != ALEXDB_OK) return rc;
+    atomic_fetch_sub(&index->key_count, 1);
+    release_value(index, &old);
+    if (sparse) {
+        /* Maintenance: the delete is done whatever happens here (a failure half-way is
+         * sticky, A9). */
+        pthread_rwlock_wrlock(&index->tree_lock);
+        int merge_rc = alex_smo_maybe_merge(index, key);
+        pthread_rwlock_unlock(&index->tree_lock);
+        (void)merge_rc;
+    }
+    return ALEXDB_OK;
+}
+
+/* Applies one operation with the tree lock held exclusively. */
+static int apply_one(alex_index *index, const alex_op *op, const alex_value *value,
+                     alex_value *old_out, bool *replaced_out)
+{
+    if (op->is_delete) {
+        bool sparse = false;
+        int rc = alex_tree_delete(index, op->key, old_out, &sparse);
+        *replaced_out = rc == ALEXDB_OK;
+        return rc == ALEXDB_NOTFOUND ? ALEXDB_OK : rc;
+    }
+    int rc = ALEXDB_FULL;
+    for (uint32_t attempt = 0; attempt < ALEX_PUT_ATTEMPTS_MAX && rc == ALEXDB_FULL; attempt++) {
+        rc = alex_tree_upsert(index, op->key, value, old_out, replaced_out);
+        if (rc != ALEXDB_FULL) break;
+        rc = alex_smo_make_room(index, op->key, alex_value_record_size(value->size));
+        if (rc == ALEXDB_OK) rc = ALEXDB_FULL;
+    }
+    return rc;
+}
+
+/*
+ * Reserves, before anything is applied, every page the group could need (one split per
+ * put), so that a full disk is found before the first change and not in the middle.
+ */
+static int reserve_pages(alex_index *index, size_t put_count)
+{
+    if (put_count == 0) return ALEXDB_OK;
+    uint64_t first = 0;
+    int rc = alex_pages_alloc(index, put_count, &first);
+    if (rc == ALEXDB_OK) alex_pages_free(index, first, put_count);
+    return rc;
+}
+
+int alex_apply(alex_index *index, const alex_op *ops, size_t count)
+{
+    ALEXDB_ASSERT(index != NULL && (ops != NULL || count == 0));
+    int rc = alex_writable(index);
+    if (rc != ALEXDB_OK || count == 0) return rc;
+    alex_value *values = calloc(count, sizeof(*values));
+    alex_value *olds = calloc(count, sizeof(*olds));
+    bool *replaced = calloc(count, sizeof(*replaced));
+    size_t prepared = 0, put_count = 0;
+    if (values == NULL || olds == NULL || replaced == NULL) rc = common_error(ALEXDB_NOMEM, "batch: out of memory");
+    for (; rc == ALEXDB_OK && prepared < count; prepared++) {
+        const alex_op *op = &ops[prepared];
+        if (!op->is_delete) {
+            put_count++;
+            rc = prepare_value(index, op->key, op->value, op->size, &values[prepared]);
+        }
+        if (rc != ALEXDB_OK) break;
+    }
+    if (rc == ALEXDB_OK) rc = reserve_pages(index, put_count);
+    if (rc != ALEXDB_OK) {
+        for (size_t i = 0; i < prepared && values != NULL; i++) {
+            if (!ops[i].is_delete) release_value(index, &values[i]);
+        }
+        goto done;
+    }
+    pthread_rwlock_wrlock(&index->tree_lock); /* A4: no reader sees part of the group */
+    size_t applied = 0;
+    for (; applied < count && rc == ALEXDB_OK; applied++) {
+        rc = apply_one(index, &ops[applied], &values[applied], &olds[applied], &replaced[applied]);
+    }
+    if (rc != ALEXDB_OK) {
+        /* Part of the group is in place and cannot be taken back: refuse all writes. */
+        int expected = ALEXDB_OK;
+        atomic_compare_exchange_strong(&index->failed, &expected, rc);
+    }
+    pthread_rwlock_unlock(&index->tree_lock);
+    for (size_t i = 0; i < applied; i++) {
+        bool put = !ops[i].is_delete;
+        if (replaced[i]) release_value(index, &olds[i]);
+        if (put && !replaced[i]) atomic_fetch_add(&index->key_count, 1);
+        if (!put && replaced[i]) atomic_fetch_sub(&index->key_count, 1);
+    }
+done:
+    free(values);
+    free(olds);
+    free(replaced);
+    return rc;
+}
+
+void alex_stats_get(alex_index *index, alex_stats *stats_out)
+{
+    ALEXDB_ASSERT(index != NULL && stats_out != NULL);
+    memset(stats_out, 0, sizeof(*stats_out));
+    pthread_rwlock_rdlock(&index->tree_lock);
+    alex_inner_stats inner;
+    alex_inner_stats_get(index->inner, &inner);
+    pthread_rwlock_unlock(&index->tree_lock);
+    stats_out->key_count = atomic_load(&index->key_count);
+    stats_out->leaf_count = inner.leaf_count;
+    stats_out->inner_node_count = inner.node_count;
+    stats_out->inner_memory_size = inner.memory_size;
+    stats_out->depth_max = inner.depth_max;
+    stats_out->lookup_count = atomic_load(&index->lookup_count);
+    stats_out->lookup_read_count = atomic_load(&index->lookup_read_count);
+    stats_out->split_count = atomic_load(&index->split_count);
+    stats_out->retrain_count = atomic_load(&index->retrain_count);
+    stats_out->merge_count = atomic_load(&index->merge_count);
+    pthread_mutex_lock(&index->free_lock);
+    stats_out->free_page_count = index->free.page_count;
+    pthread_mutex_unlock(&index->free_lock);
+    stats_out->page_count = pager_page_count(index->pager);
+    pager_stats_get(index->pager, &stats_out->pager);
+}
