@@ -160,8 +160,9 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
         if (rc == ALEXDB_OK) {
             *size_out = value.size;
             if (value.size <= ALEX_INLINE_VALUE_SIZE_MAX) {
-                memcpy(buf, value.data, COMMON_MIN((size_t)value.size, buf_size));
-            } else {
+                size_t n = COMMON_MIN((size_t)value.size, buf_size);
+                if (n > 0) memcpy(buf, value.data, n);
+            } else if (buf_size > 0) {
                 /* Under the latch: the run cannot be freed and reused meanwhile (A7). */
                 rc = alex_overflow_read(index, key, value.overflow_page_no, value.size, buf, buf_size);
             }
