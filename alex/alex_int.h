@@ -231,7 +231,8 @@ void alex_inner_range(const alex_inner *inner, const alex_route *route, uint64_t
  * the leaf holds in its parent; or after doubling the parent's slot array (when the
  * parent's slots are mostly single-leaf and it is below ALEX_INNER_SLOT_COUNT_MAX); or
  * downwards, replacing the leaf's slot with a new inner node whose model puts the
- * boundary at the median key. Returns the boundary: after the split, keys >= *boundary_out
+ * boundary at the median key (or in the widest gap of the middle half of the keys).
+ * Returns the boundary: after the split, keys >= *boundary_out
  * (within the old range) route to new_page_no, smaller ones to the old leaf; both sides
  * get at least one of the keys. ALEXDB_NOMEM, or ALEXDB_FULL if no split is possible
  * (depth at ALEX_DEPTH_MAX and no slots to share).
@@ -341,8 +342,9 @@ int alex_inner_node_split_run(alex_inner *inner, alex_inner_node *node, uint32_t
 /* Child index's slots go to its left (index - 1) or right (index + 1) neighbour. */
 void alex_inner_node_merge_run(alex_inner *inner, alex_inner_node *node, uint32_t index,
                                bool into_left);
-/* Doubles the slots: each run [a, b) becomes [2a, 2b) (ALEX_INNER_EXPAND_SCALE) or the
- * runs keep their slots and the edge run takes the new ones (ALEX_INNER_EXPAND_EXTEND). */
+/* Doubles the slots: each run [a, b) becomes [2a, 2b) (ALEX_INNER_EXPAND_SCALE), or the
+ * runs keep their keys and the edge run, the last (reversed: the first), takes the new
+ * slots (ALEX_INNER_EXPAND_EXTEND). The caller sets the model that goes with it. */
 #define ALEX_INNER_EXPAND_SCALE 0
 #define ALEX_INNER_EXPAND_EXTEND 1
 int alex_inner_node_expand(alex_inner *inner, alex_inner_node *node, int kind) COMMON_WUR;

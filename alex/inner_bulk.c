@@ -14,24 +14,23 @@
  *      greedily while together they fit one leaf, so a child may span several slots;
  *      empty slots join the child on their left. A partition that fits no leaf
  *      becomes an inner child, built later by its own task.
- *   3. Cost each fanout with ALEX's cost model, in ALEX's units:
- *        search:  20 x mean log2(|predicted - actual| + 1) over the keys, for each
- *                 leaf child as that leaf's own model would place them
- *                 (alex_model_fit at ALEX_LEAF_DENSITY_BUILD);
- *                 (an inner child's keys too, as if cut into leaf-sized runs, so that
- *                 the fanouts are compared on the same keys);
- *        lookups: 20 for each level a key of an inner child must still traverse: one,
- *                 plus one per 10 bits of that child's linear-fit error (ALEX adds
- *                 the child's whole search cost as if it were one leaf; that term,
- *                 huge for skewed keys, outweighed every memory cost and chose vast
- *                 nodes, while ignoring it let skewed keys build a chain of levels);
- *        memory:  4 per byte of inner memory per leaf page (the node, its 1.5 bits
- *                 a slot and 4 bytes a child, and an estimate for inner children), so
- *                 this project's budget of 8 bytes per leaf page costs more than one
- *                 more inner level: memory is the binding constraint (with 2.5,
- *                 heavily skewed keys went past the budget to save a level). ALEX's model-size
- *                 term plays this role in memory; here the leaves are on disk, so the
- *                 inner bytes per page are what must stay small.
+ *   3. Cost each fanout with ALEX's cost model, in ALEX's units, per lookup:
+ *        search:  20 x mean log2(|predicted - actual| + 1) over the keys, each placed
+ *                 by the model its leaf would fit (alex_model_fit at
+ *                 ALEX_LEAF_DENSITY_BUILD); an inner child's keys count too, as if
+ *                 cut into leaf-sized runs, so every fanout is costed on all keys;
+ *        lookups: 20 for each inner level a key still has to traverse: for the keys
+ *                 of an inner child one, plus one per 10 bits of the error of the
+ *                 model that child will fit. (ALEX charges such a child its whole
+ *                 search cost as if it were one leaf; for skewed keys that term
+ *                 outweighed every memory cost and chose vast nodes, while leaving it
+ *                 out let skewed keys build a chain of levels);
+ *        memory:  4 per byte of inner memory per leaf page: the node, 1.5 bits a slot
+ *                 and 4 bytes a child, plus an estimate for its inner children. This
+ *                 plays the part of ALEX's model-size term; with leaves on disk, the
+ *                 inner bytes per leaf page are what must stay small, and at 4 the
+ *                 project's budget of 8 bytes costs more than one more level (at 2.5,
+ *                 heavily skewed keys went past the budget to save a level).
  *      Like ALEX, stop adding levels once the cost rose twice in a row, but only once
  *      the partitions average half a leaf or less (before that the cost climbs while
  *      partitions shrink towards leaf size, then drops when they fit), and keep the

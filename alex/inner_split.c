@@ -9,7 +9,8 @@
  *      to the new leaf. No memory, no model change.
  *   2. Expand the parent, then sideways, when its slots are mostly single children:
  *      at most 8 slots per child after doubling (a slot costs 1.5 bits, inner.c
- *      "Memory", so that is at most 1.5 bytes per child on top of its 4-byte ref).
+ *      "Memory", so that is at most 1.5 bytes per child on top of its 4-byte ref;
+ *      with a plain 4-byte slot array this rule could not hold 8 bytes per leaf).
  *      Two exact expansions, both keeping every other child's key range bit for bit:
  *        scale:  model (2s, 2b), each run [a, b) becomes [2a, 2b). Exact because
  *                doubling a double is exact: the new prediction is 2y, so
@@ -21,13 +22,15 @@
  *                only if at least half the new slots can receive keys at all.
  *   3. Downward. Replace the leaf's run by a new 2-slot node whose base is the
  *      leaf's smallest key (reversed: largest) and whose model sends the keys from
- *      a pivot on to slot 1 (downward_pivot: the median, or the middle of a wide
- *      gap). On offsets from the base the pivot is a non-zero double even when the
- *      keys collide as doubles above 2^53; the slope is nudged up by ulps (then
- *      doubled) until the pivot reaches slot 1, while the base key sits at offset 0
- *      (reversed: the largest key at offset 0 stays in slot 1), so both sides are
- *      always non-empty: a downward split never fails on precision. A leaf at the left edge of its parent whose keys
- *      lie below the parent's model (or whose parent grows leftwards) gets a
+ *      a pivot on to slot 1 (downward_pivot: the median, or the middle of the
+ *      widest gap in the middle half, so a leaf filling from both ends (alternating
+ *      extremes) is cut in its empty middle). Keys above 2^53 that collide as
+ *      doubles: as an offset from the base the pivot is a double >= 1 (never 0); the
+ *      slope is nudged up by ulps (then doubled) until the pivot reaches slot 1,
+ *      while the base key sits at offset 0 in slot 0 (reversed: the largest key at
+ *      offset 0 in slot 1), so both sides always get a key: a downward split never
+ *      fails on precision. A leaf at the left edge of its parent whose keys lie
+ *      mostly below the parent's model (or whose parent grows leftwards) gets a
  *      reversed node, so descending inserts grow that node leftwards by "extend"
  *      instead of adding a level per split.
  *

@@ -379,13 +379,17 @@ static int decode_ranges(decode_state *st)
             bool found = true;
             uint64_t child_low = low;
             if (first > 0) child_low = alex_inner_node_first_key_at(&node, first, low, high, &found);
+            if (!found) return DECODE_CORRUPT(st, pos, "node %u: child %u owns no keys", i, r);
             uint64_t child_high = high;
-            if (found && end < (1u << node.slot_count_log2)) {
+            if (end < (1u << node.slot_count_log2)) {
                 uint64_t next = alex_inner_node_first_key_at(&node, end, low, high, &found);
-                if (found && next <= child_low) found = false;
+                if (!found) {
+                    return DECODE_CORRUPT(st, pos + PERSIST_RUN_SIZE, "node %u: child %u owns no keys",
+                                          i, r + 1);
+                }
+                if (next <= child_low) return DECODE_CORRUPT(st, pos, "node %u: child %u owns no keys", i, r);
                 child_high = next - 1;
             }
-            if (!found) return DECODE_CORRUPT(st, pos, "node %u: a child owns no keys", i);
             if (ref & ALEX_REF_INNER) {
                 st->range[2 * (ref & ~ALEX_REF_INNER)] = child_low;
                 st->range[2 * (ref & ~ALEX_REF_INNER) + 1] = child_high;

@@ -180,8 +180,12 @@ SIM_FN void sim_absorb(sim *s, uint64_t page, uint64_t survivor)
 {
     sim_leaf *from = &s->leaves[page];
     sim_leaf *into = &s->leaves[survivor];
+    if (from->count == 0) {
+        sim_page_free(s, page);
+        return;
+    }
     sim_leaf_reserve(into, into->count + from->count);
-    if (from->count > 0 && (into->count == 0 || from->keys[0] < into->keys[0])) {
+    if (into->count == 0 || from->keys[0] < into->keys[0]) {
         memmove(into->keys + from->count, into->keys, into->count * sizeof(uint64_t));
         memcpy(into->keys, from->keys, from->count * sizeof(uint64_t));
     } else {

@@ -1,0 +1,273 @@
+/*
+ * alex_tree_test.c: point operations on one open index (alex/tree.c). A leaf page damaged
+ * on disk makes get, put and delete of keys routed to it ALEXDB_CORRUPT, naming the file
+ * and the page's offset, every time it is asked (a failed read is not cached), while
+ * every other leaf goes on working, splits included; a batch that meets it stops and the
+ * handle refuses further writes (A9). An uncached lookup costs exactly one device read
+ * (lookup_device_read_count == lookup_count on a cold, tiny cache) and a cached one none.
+ */
+#include "alexdb.h"
+#include "testutil.h"
+
+#include "api_int.h"
+#include "index_int.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define KEY_COUNT 6000u
+#define KEY_STEP 10u
+
+static alexdb *open_db(const char *dir, size_t cache_bytes)
+{
+    alexdb_options opts;
+    alexdb_options_init(&opts);
+    opts.cache_bytes = cache_bytes;
+    alexdb *db = NULL;
+    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
+    return db;
+}
+
+static void value_of(uint64_t key, uint8_t *buf, size_t *size_out)
+{
+    size_t size = 4 + key % 29;
+    for (size_t i = 0; i < size; i++) buf[i] = (uint8_t)(key ^ (key >> 8) ^ (i * 13));
+    *size_out = size;
+}
+
+static void check_value_of(alexdb *db, uint64_t key)
+{
+    uint8_t buf[64], want[64];
+    size_t got = 0, size = 0;
+    value_of(key, want, &size);
+    assert_int_equal(alexdb_get(db, key, buf, sizeof(buf), &got), ALEXDB_OK);
+    assert_int_equal(got, size);
+    assert_memory_equal(buf, want, size);
+}
+
+static void make_db(const char *dir)
+{
+    alexdb *db = open_db(dir, 1u << 20);
+    uint8_t buf[64];
+    size_t size = 0;
+    for (uint64_t i = 0; i < KEY_COUNT; i++) {
+        value_of(i * KEY_STEP, buf, &size);
+        assert_int_equal(alexdb_put(db, i * KEY_STEP, buf, size), ALEXDB_OK);
+    }
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
+/* The leaves in key order, from the inner nodes. */
+typedef struct leaf_info {
+    uint64_t page_no;
+    uint64_t low;
+    uint64_t high;
+} leaf_info;
+
+typedef struct leaf_list {
+    leaf_info *leaves;
+    size_t count;
+} leaf_list;
+
+static int collect_leaf(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
+{
+    leaf_list *list = ctx;
+    list->leaves = realloc(list->leaves, (list->count + 1) * sizeof(leaf_info));
+    assert_non_null(list->leaves);
+    list->leaves[list->count++] = (leaf_info){page_no, low, high};
+    return 0;
+}
+
+static leaf_list leaves_of(alexdb *db)
+{
+    leaf_list list = {NULL, 0};
+    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    return list;
+}
+
+/* The first stored key (a multiple of KEY_STEP) inside [low, high], if any. */
+static bool first_key_in(uint64_t low, uint64_t high, uint64_t *key_out)
+{
+    uint64_t k = (low + KEY_STEP - 1) / KEY_STEP * KEY_STEP;
+    if (k > high || k >= (uint64_t)KEY_COUNT * KEY_STEP) return false;
+    *key_out = k;
+    return true;
+}
+
+static void expect_corrupt_here(const char *data, uint64_t page_no)
+{
+    assert_non_null(strstr(alexdb_errmsg(), data));
+    char offset[64];
+    snprintf(offset, sizeof(offset), "offset %" PRIu64, page_no * PAGER_PAGE_SIZE);
+    assert_non_null(strstr(alexdb_errmsg(), offset));
+}
+
+/* A bit flip in one leaf: its keys are CORRUPT for get/put/delete; the rest still work. */
+static void test_corrupt_leaf(void **state)
+{
+    tu_fixture *fx = *state;
+    char *data = tu_path(fx->path, "alexdb.data");
+    make_db(fx->path);
+    alexdb *db = open_db(fx->path, 1u << 20);
+    leaf_list list = leaves_of(db);
+    assert_true(list.count >= 8);
+    leaf_info bad = list.leaves[list.count / 2];
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    /* A bit in the middle of its key array. */
+    tu_flip_bit(data, bad.page_no * PAGER_PAGE_SIZE + 1000, 5);
+    db = open_db(fx->path, 1u << 20);
+    uint64_t bad_key = 0;
+    assert_true(first_key_in(bad.low, bad.high, &bad_key));
+    struct alexdb_stats before, after;
+    assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+    uint8_t *big = calloc(1, 5000);
+    for (int again = 0; again < 2; again++) {
+        size_t got = 0;
+        uint8_t buf[64];
+        memset(buf, 0x5A, sizeof(buf));
+        assert_int_equal(alexdb_get(db, bad_key, buf, sizeof(buf), &got), ALEXDB_CORRUPT);
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(buf[0], 0x5A);
+        assert_int_equal(alexdb_get(db, bad.high, buf, sizeof(buf), &got), ALEXDB_CORRUPT);
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(alexdb_put(db, bad_key, "new", 3), ALEXDB_CORRUPT);
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(alexdb_put(db, bad_key + 1, "new", 3), ALEXDB_CORRUPT); /* an insert */
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(alexdb_put(db, bad_key + 2, big, 5000), ALEXDB_CORRUPT); /* overflow */
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(alexdb_delete(db, bad_key), ALEXDB_CORRUPT);
+        expect_corrupt_here(data, bad.page_no);
+    }
+    assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
+    assert_int_equal(after.key_count, before.key_count);
+    assert_int_equal(after.file_size - after.free_size, before.file_size - before.free_size);
+    /* Every other leaf: reads, replaces, deletes, and inserts enough to split. */
+    for (size_t i = 0; i < list.count; i++) {
+        uint64_t key = 0;
+        if (list.leaves[i].page_no == bad.page_no || !first_key_in(list.leaves[i].low, list.leaves[i].high, &key)) {
+            continue;
+        }
+        check_value_of(db, key);
+        assert_int_equal(alexdb_put(db, key, "replaced", 8), ALEXDB_OK);
+        assert_int_equal(alexdb_delete(db, key), ALEXDB_OK);
+    }
+    uint64_t base = (uint64_t)KEY_COUNT * KEY_STEP;
+    for (uint64_t i = 0; i < 3000; i++) assert_int_equal(alexdb_put(db, base + i, "x", 1), ALEXDB_OK);
+    assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
+    assert_true(after.split_count > before.split_count);
+    for (uint64_t i = 0; i < 3000; i += 97) {
+        size_t got = 0;
+        char c = 0;
+        assert_int_equal(alexdb_get(db, base + i, &c, 1, &got), ALEXDB_OK);
+        assert_int_equal(c, 'x');
+    }
+    assert_int_equal(alexdb_check(db), ALEXDB_CORRUPT);
+    expect_corrupt_here(data, bad.page_no);
+    /* An iterator stops at the bad leaf with the same error. */
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    alexdb_iter_seek(it, 0);
+    while (alexdb_iter_valid(it)) {
+        assert_true(alexdb_iter_key(it) < bad.low);
+        alexdb_iter_next(it);
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(big);
+    free(list.leaves);
+    free(data);
+}
+
+/* A batch that meets the damaged leaf after changing another stops; writes are refused. */
+static void test_batch_meets_corrupt_leaf(void **state)
+{
+    tu_fixture *fx = *state;
+    char *data = tu_path(fx->path, "alexdb.data");
+    make_db(fx->path);
+    alexdb *db = open_db(fx->path, 1u << 20);
+    leaf_list list = leaves_of(db);
+    leaf_info bad = list.leaves[list.count - 1];
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    tu_flip_bit(data, bad.page_no * PAGER_PAGE_SIZE + 100, 0);
+    db = open_db(fx->path, 1u << 20);
+    uint64_t bad_key = 0;
+    assert_true(first_key_in(bad.low, bad.high, &bad_key));
+    alexdb_batch *batch = NULL;
+    assert_int_equal(alexdb_batch_create(&batch), ALEXDB_OK);
+    assert_int_equal(alexdb_batch_put(batch, 0, "zero", 4), ALEXDB_OK);
+    assert_int_equal(alexdb_batch_put(batch, bad_key, "bad", 3), ALEXDB_OK);
+    assert_int_equal(alexdb_batch_commit(db, batch), ALEXDB_CORRUPT);
+    expect_corrupt_here(data, bad.page_no);
+    assert_int_equal(alexdb_put(db, 10, "ten", 3), ALEXDB_READONLY);
+    assert_int_equal(alexdb_delete(db, 10), ALEXDB_READONLY);
+    check_value_of(db, 10); /* reads go on */
+    alexdb_batch_destroy(batch);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(list.leaves);
+    free(data);
+}
+
+/* Cold lookups on a tiny cache cost exactly one read each; cached ones cost none. */
+static void test_one_read_per_lookup(void **state)
+{
+    tu_fixture *fx = *state;
+    make_db(fx->path);
+    alexdb *db = open_db(fx->path, PAGER_CACHE_SIZE_MIN);
+    leaf_list list = leaves_of(db);
+    struct alexdb_stats st;
+    assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+    assert_true(list.count > st.cache_frame_count); /* the cache cannot hold them all */
+    assert_int_equal(st.lookup_count, 0);
+    assert_int_equal(st.lookup_device_read_count, 0);
+    uint64_t lookups = 0, reads = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        uint64_t key = 0;
+        if (!first_key_in(list.leaves[i].low, list.leaves[i].high, &key)) continue;
+        check_value_of(db, key); /* cold: this leaf was not read since the open */
+        lookups++;
+        reads++;
+        assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+        assert_int_equal(st.lookup_count, lookups);
+        assert_int_equal(st.lookup_device_read_count, reads);
+        if (i % 4 == 0) {
+            /* The same leaf again, a hit and a miss: lookups, but no reads. */
+            check_value_of(db, key);
+            size_t got = 0;
+            assert_int_equal(alexdb_get(db, key + 1, NULL, 0, &got), ALEXDB_NOTFOUND);
+            lookups += 2;
+            assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+            assert_int_equal(st.lookup_count, lookups);
+            assert_int_equal(st.lookup_device_read_count, reads);
+        }
+    }
+    assert_true(st.cache_eviction_count > 0); /* the leaves did not all fit */
+    /* A fresh handle: one cold lookup per leaf is exactly 1.00 reads per lookup. */
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = open_db(fx->path, PAGER_CACHE_SIZE_MIN);
+    lookups = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        uint64_t key = 0;
+        if (!first_key_in(list.leaves[i].low, list.leaves[i].high, &key)) continue;
+        check_value_of(db, key);
+        lookups++;
+    }
+    assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+    assert_int_equal(st.lookup_count, lookups);
+    assert_int_equal(st.lookup_device_read_count, lookups);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(list.leaves);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_meets_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_one_read_per_lookup, tu_fixture_setup, tu_fixture_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
