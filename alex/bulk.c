@@ -39,7 +39,7 @@ static int stage_flush(bulk_ctx *b)
         rc = pager_write_pages(b->index->pager, b->stage_first, b->stage_used, b->stage, 0);
     }
     if (b->stage_allocated > b->stage_used) {
-        alex_pages_free(b->index, b->stage_first + b->stage_used, b->stage_allocated - b->stage_used);
+        alex_pages_release(b->index, b->stage_first + b->stage_used, b->stage_allocated - b->stage_used);
     }
     b->stage_used = b->stage_allocated = 0;
     return rc;
@@ -68,11 +68,9 @@ static int bulk_make_leaf(void *ctx, uint64_t first, uint32_t count, uint64_t lo
     return ALEXDB_OK;
 }
 
-/* Checks the input and turns it into leaf values, writing overflow runs. */
-static int prepare(alex_index *index, const uint64_t *keys, const void *const *data,
-                   const size_t *sizes, size_t count, alex_value *values, uint64_t *prefix)
+/* Checks all the input before anything is written. */
+static int validate(const uint64_t *keys, const void *const *data, const size_t *sizes, size_t count)
 {
-    prefix[0] = 0;
     for (size_t i = 0; i < count; i++) {
         if (i > 0 && keys[i] <= keys[i - 1]) {
             return common_error(ALEXDB_INVALID, "bulk load: key %zu (%" PRIu64 ") is not greater "
@@ -82,13 +80,39 @@ static int prepare(alex_index *index, const uint64_t *keys, const void *const *d
             return common_error(sizes[i] > ALEX_VALUE_SIZE_MAX ? ALEXDB_TOOBIG : ALEXDB_INVALID,
                                 "bulk load: value %zu: bad size or NULL data", i);
         }
+    }
+    return ALEXDB_OK;
+}
+
+/* Frees the overflow runs of values[0..count) after a failed load. */
+static void unwind(alex_index *index, const alex_value *values, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (values[i].size > ALEX_INLINE_VALUE_SIZE_MAX) {
+            alex_pages_release(index, values[i].overflow_page_no,
+                               alex_overflow_page_count(values[i].size));
+        }
+    }
+}
+
+/* Turns the input into leaf values, writing overflow runs. */
+static int prepare(alex_index *index, const uint64_t *keys, const void *const *data,
+                   const size_t *sizes, size_t count, alex_value *values, uint64_t *prefix)
+{
+    int rc = validate(keys, data, sizes, count);
+    if (rc != ALEXDB_OK) return rc;
+    prefix[0] = 0;
+    for (size_t i = 0; i < count; i++) {
         values[i] = (alex_value){.size = (uint32_t)sizes[i],
                                  .data = sizes[i] > 0 ? data[i] : (const void *)""};
         if (sizes[i] > ALEX_INLINE_VALUE_SIZE_MAX) {
             values[i].data = NULL;
-            int rc = alex_overflow_write(index, keys[i], data[i], (uint32_t)sizes[i],
-                                         &values[i].overflow_page_no);
-            if (rc != ALEXDB_OK) return rc;
+            rc = alex_overflow_write(index, keys[i], data[i], (uint32_t)sizes[i],
+                                     &values[i].overflow_page_no);
+            if (rc != ALEXDB_OK) {
+                unwind(index, values, i);
+                return rc;
+            }
         }
         prefix[i + 1] = prefix[i] + alex_value_record_size((uint32_t)sizes[i]);
     }
@@ -109,7 +133,7 @@ static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
         atomic_compare_exchange_strong(&index->failed, &expected, rc);
         return rc;
     }
-    alex_pages_free(index, old_root, 1);
+    alex_pages_release(index, old_root, 1);
     atomic_store(&index->key_count, count);
     return ALEXDB_OK;
 }

@@ -138,6 +138,11 @@ int alex_cursor_value(alex_cursor *c, const void **data_out, size_t *size_out)
         }
         size_t size = 0;
         int rc = alex_get(c->index, c->entry.key, c->value_buf, c->value_buf_size, &size);
+        if (rc == ALEXDB_NOTFOUND) { /* deleted since the cursor reached it: no value */
+            *data_out = NULL;
+            *size_out = 0;
+            return ALEXDB_OK;
+        }
         if (rc != ALEXDB_OK) return rc;
         if (size <= c->value_buf_size) {
             *data_out = c->value_buf;

@@ -33,12 +33,16 @@ static size_t upper_bound(const alex_freelist *list, uint64_t page)
 
 int alex_freelist_add(alex_freelist *list, uint64_t first, uint64_t count)
 {
-    ALEXDB_ASSERT(list != NULL && count > 0 && first >= 2);
+    ALEXDB_ASSERT(list != NULL && count > 0 && first >= 2 && first + count > first);
     size_t i = upper_bound(list, first);
     alex_run *prev = i > 0 ? &list->runs[i - 1] : NULL;
     alex_run *next = i < list->count ? &list->runs[i] : NULL;
-    ALEXDB_ASSERT(prev == NULL || prev->first + prev->count <= first);   /* A6: no double free */
-    ALEXDB_ASSERT(next == NULL || first + count <= next->first);         /* A6 */
+    /* A6: a page freed twice. Page numbers can come from disk (an overflow reference), so
+     * this is an operating error; the caller reports it as corruption. */
+    if ((prev != NULL && prev->first + prev->count > first) ||
+        (next != NULL && first + count > next->first)) {
+        return ALEXDB_CORRUPT;
+    }
     bool join_prev = prev != NULL && prev->first + prev->count == first;
     bool join_next = next != NULL && first + count == next->first;
     list->page_count += count;
@@ -81,6 +85,12 @@ bool alex_freelist_take(alex_freelist *list, uint64_t count, uint64_t *first_out
         return true;
     }
     return false;
+}
+
+bool alex_freelist_contains(const alex_freelist *list, uint64_t page)
+{
+    size_t i = upper_bound(list, page);
+    return i > 0 && page < list->runs[i - 1].first + list->runs[i - 1].count;
 }
 
 void alex_freelist_destroy(alex_freelist *list)

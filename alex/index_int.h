@@ -27,10 +27,12 @@ typedef struct alex_freelist {
     uint64_t page_count; /* pages in all runs */
 } alex_freelist;
 
-/* Adds [first, first+count); must not overlap a free run (A6). */
+/* Adds [first, first+count). ALEXDB_CORRUPT (no message: the caller reports it, naming
+ * the file) if it overlaps a free run (A6); ALEXDB_NOMEM. */
 int alex_freelist_add(alex_freelist *list, uint64_t first, uint64_t count) COMMON_WUR;
 /* Takes count contiguous pages (first fit); false if no run is long enough. */
 bool alex_freelist_take(alex_freelist *list, uint64_t count, uint64_t *first_out);
+bool alex_freelist_contains(const alex_freelist *list, uint64_t page);
 void alex_freelist_destroy(alex_freelist *list);
 
 /* ---- the index ---- */
@@ -58,21 +60,29 @@ struct alex_index {
 
 /* Allocates count contiguous pages: free list first, then the end of the file. */
 int alex_pages_alloc(alex_index *index, uint64_t count, uint64_t *first_out) COMMON_WUR;
-/* Frees a run: its cached copies are discarded (pager P11) and it is reusable at once. */
-void alex_pages_free(alex_index *index, uint64_t first, uint64_t count);
+/* Frees a run: its cached copies are discarded (pager P11) and it is reusable at once.
+ * ALEXDB_CORRUPT if part of it is free already (then nothing is freed). */
+int alex_pages_free(alex_index *index, uint64_t first, uint64_t count);
+/* Frees pages this index itself allocated and still owns: a failure is a bug (A6). */
+void alex_pages_release(alex_index *index, uint64_t first, uint64_t count);
 
 /* Refuses changes after a half-done structure change (A9). */
 int alex_writable(alex_index *index) COMMON_WUR;
 
 /* ---- overflow.c (docs/FORMAT.md 4) ---- */
 
-uint32_t alex_overflow_page_count(uint32_t value_size);
+uint64_t alex_overflow_page_count(uint64_t value_size);
 int alex_overflow_write(alex_index *index, uint64_t key, const void *data, uint32_t size,
                         uint64_t *first_out) COMMON_WUR;
 /* Reads and validates the run; copies min(size, buf_size) bytes into buf. */
 int alex_overflow_read(alex_index *index, uint64_t key, uint64_t first, uint32_t size,
                        void *buf, size_t buf_size) COMMON_WUR;
-void alex_overflow_free(alex_index *index, uint64_t first, uint32_t size);
+/*
+ * Frees the run of key's value after verifying, from disk, that the reference names a
+ * run of that key and size inside the file: a bad reference is ALEXDB_CORRUPT and the
+ * pages are left alone (A6 is never broken by a damaged leaf).
+ */
+int alex_overflow_free(alex_index *index, uint64_t key, uint64_t first, uint32_t size) COMMON_WUR;
 
 /* ---- smo.c: structure changes, under the exclusive tree lock ---- */
 

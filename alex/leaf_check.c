@@ -216,9 +216,15 @@ static int check_record(const check_ctx *ctx, uint32_t slot, uint64_t *covered, 
     }
     if (tag == ALEX_VALUE_TAG_OVERFLOW) {
         uint32_t value_size = common_load_u32le(ctx->page + offset + 2u);
-        if (value_size <= ALEX_INLINE_VALUE_SIZE_MAX) {
-            return LEAF_CORRUPT(ctx, offset + 2u, "slot %u overflow reference of only %u bytes",
-                                slot, value_size);
+        uint64_t first = common_load_u64le(ctx->page + offset + 6u);
+        if (value_size <= ALEX_INLINE_VALUE_SIZE_MAX || value_size > ALEX_VALUE_SIZE_MAX) {
+            return LEAF_CORRUPT(ctx, offset + 2u, "slot %u overflow reference of %u bytes "
+                                "(must be %u..%u)", slot, value_size,
+                                ALEX_INLINE_VALUE_SIZE_MAX + 1, ALEX_VALUE_SIZE_MAX);
+        }
+        if (first < 2 || first > ALEX_LEAF_PAGE_NO_MAX) {
+            return LEAF_CORRUPT(ctx, offset + 6u, "slot %u overflow reference to page %llu",
+                                slot, (unsigned long long)first);
         }
     }
     if (!heap_claim(covered, offset, size)) {

@@ -75,7 +75,9 @@ static uint8_t *blob_pages(const uint8_t *blob, size_t size, uint32_t page_count
         common_store_u32le(page + META_RUN_PAGE_COUNT, page_count);
         common_store_u64le(page + META_BLOB_SIZE, size);
         size_t offset = (size_t)i * META_DATA_SIZE;
-        memcpy(page + META_DATA, blob + offset, COMMON_MIN((size_t)META_DATA_SIZE, size - offset));
+        if (offset < size) {
+            memcpy(page + META_DATA, blob + offset, COMMON_MIN((size_t)META_DATA_SIZE, size - offset));
+        }
     }
     return buf;
 }
@@ -112,7 +114,11 @@ static void payload_encode(uint8_t *payload, const alex_run *run, size_t blob_si
     common_store_u64le(payload + 40, key_count);
 }
 
-/* Writes blob into run and makes it durable; the superblock does not name it yet. */
+/*
+ * Writes blob into run and makes it durable; the superblock does not name it yet. The
+ * run was sized from an upper bound before the blob existed, so it may hold one page
+ * more than the blob needs (FORMAT.md 6): that page carries no data.
+ */
 static int write_blob(alex_index *index, const alex_run *run, const uint8_t *blob, size_t size)
 {
     uint8_t *pages = blob_pages(blob, size, (uint32_t)run->count);
@@ -146,6 +152,7 @@ int alex_meta_store(alex_index *index)
     alex_freelist_destroy(&after);
     if (rc == ALEXDB_OK) {
         ALEXDB_ASSERT(blob_size <= run.count * META_DATA_SIZE);
+        ALEXDB_ASSERT(run.count <= (blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE + 1);
         rc = write_blob(index, &run, blob, blob_size);
     }
     if (rc == ALEXDB_OK) {
@@ -157,9 +164,9 @@ int alex_meta_store(alex_index *index)
     if (rc == ALEXDB_OK) {
         alex_run old = index->meta_run;
         index->meta_run = run; /* A8: the old run is free only once the new one is named */
-        if (old.count > 0) alex_pages_free(index, old.first, old.count);
+        if (old.count > 0) alex_pages_release(index, old.first, old.count);
     } else {
-        alex_pages_free(index, run.first, run.count);
+        alex_pages_release(index, run.first, run.count);
     }
 done:
     free(blob);
@@ -191,7 +198,7 @@ static int payload_decode(alex_index *index, const pager_superblock *sb, alex_ru
     if (common_load_u64le(p + 48) != 0 || run->first < 2 || run->count == 0 ||
         run->first > page_count || run->count > page_count - run->first || *blob_size < 16 ||
         *blob_size > run->count * META_DATA_SIZE || run->count > UINT32_MAX / PAGER_PAGE_SIZE ||
-        (*blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE != run->count) {
+        run->count > (*blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE + 1) {
         return common_corrupt(path, offset, "index record names an impossible metadata run "
                               "(%" PRIu64 "+%" PRIu64 ", %" PRIu64 " bytes)", run->first,
                               run->count, *blob_size);
@@ -210,7 +217,7 @@ static int read_blob(alex_index *index, const alex_run *run, uint64_t size, uint
     for (uint64_t i = 0; i < run->count && rc == ALEXDB_OK; i++) {
         const uint8_t *page = pages + i * PAGER_PAGE_SIZE;
         size_t offset = i * META_DATA_SIZE;
-        size_t used = COMMON_MIN((size_t)META_DATA_SIZE, size - offset);
+        size_t used = offset < size ? COMMON_MIN((size_t)META_DATA_SIZE, size - offset) : 0;
         bool tail_zero = true;
         for (size_t b = META_DATA + used; b < PAGER_PAGE_SIZE; b++) tail_zero &= page[b] == 0;
         if (pager_page_kind(page) != PAGER_KIND_INNER || common_load_u32le(page + META_RUN_INDEX) != i ||
@@ -257,7 +264,9 @@ static int load_free_runs(alex_index *index, const uint8_t *p, uint64_t size, ui
 
 static int decode_blob(alex_index *index, const uint8_t *blob, uint64_t size)
 {
-    uint64_t base = index->meta_run.first * PAGER_PAGE_SIZE; /* approximate file offset */
+    /* The blob starts at byte 48 of the run's first page (FORMAT.md 6); offsets past that
+     * page's 4048 data bytes are reported relative to this base. */
+    uint64_t base = index->meta_run.first * PAGER_PAGE_SIZE + META_DATA;
     uint64_t inner_size = common_load_u64le(blob);
     if (inner_size > size - 16) {
         return common_corrupt(meta_path(index), base, "inner stream of %" PRIu64 " bytes in a "
@@ -270,10 +279,29 @@ static int decode_blob(alex_index *index, const uint8_t *blob, uint64_t size)
     return rc;
 }
 
+/* A6 at open: no leaf the inner nodes name is free or part of the metadata run. */
+static int leaf_not_free(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
+{
+    (void)low;
+    (void)high;
+    alex_index *index = ctx;
+    const alex_run *meta = &index->meta_run;
+    bool in_meta = page_no >= meta->first && page_no < meta->first + meta->count;
+    if (in_meta || alex_freelist_contains(&index->free, page_no)) {
+        return common_corrupt(meta_path(index), page_no * PAGER_PAGE_SIZE, "leaf %" PRIu64
+                              " is also listed as %s", page_no, in_meta ? "metadata" : "free");
+    }
+    return ALEXDB_OK;
+}
+
 int alex_meta_load(alex_index *index)
 {
     pager_superblock sb;
     pager_superblock_get(index->pager, &sb);
+    if (sb.payload_size == 0 && sb.page_count > 2) {
+        return common_corrupt(meta_path(index), 80, "the superblock names no index but the "
+                              "file has %llu pages", (unsigned long long)sb.page_count);
+    }
     if (sb.payload_size == 0) return create_empty(index);
     alex_run run;
     uint64_t size = 0, checksum = 0;
@@ -290,6 +318,7 @@ int alex_meta_load(alex_index *index)
         index->meta_run = run;
         rc = decode_blob(index, blob, size);
     }
+    if (rc == ALEXDB_OK) rc = alex_inner_for_each_leaf(index->inner, leaf_not_free, index);
     free(blob);
     return rc;
 }

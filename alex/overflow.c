@@ -17,7 +17,7 @@
 
 _Static_assert(OVF_DATA + ALEX_OVERFLOW_DATA_SIZE == PAGER_PAGE_SIZE, "FORMAT.md 4");
 
-uint32_t alex_overflow_page_count(uint32_t value_size)
+uint64_t alex_overflow_page_count(uint64_t value_size)
 {
     return (value_size + ALEX_OVERFLOW_DATA_SIZE - 1) / ALEX_OVERFLOW_DATA_SIZE;
 }
@@ -33,7 +33,7 @@ int alex_overflow_write(alex_index *index, uint64_t key, const void *data, uint3
                         uint64_t *first_out)
 {
     ALEXDB_ASSERT(size > ALEX_INLINE_VALUE_SIZE_MAX && size <= ALEX_VALUE_SIZE_MAX);
-    uint32_t count = alex_overflow_page_count(size);
+    uint32_t count = (uint32_t)alex_overflow_page_count(size);
     uint8_t *buf = run_buffer(count);
     if (buf == NULL) return common_error(ALEXDB_NOMEM, "overflow value of %u bytes: out of memory", size);
     for (uint32_t i = 0; i < count; i++) {
@@ -50,7 +50,7 @@ int alex_overflow_write(alex_index *index, uint64_t key, const void *data, uint3
     int rc = alex_pages_alloc(index, count, &first);
     if (rc == ALEXDB_OK) {
         rc = pager_write_pages(index->pager, first, count, buf, 0);
-        if (rc != ALEXDB_OK) alex_pages_free(index, first, count);
+        if (rc != ALEXDB_OK) alex_pages_release(index, first, count);
     }
     free(buf);
     if (rc == ALEXDB_OK) *first_out = first;
@@ -80,16 +80,31 @@ static int check_page(alex_index *index, const uint8_t *page, uint64_t page_no, 
     return ALEXDB_OK;
 }
 
+/* A reference read from a leaf: its run must lie inside the file, past the superblocks. */
+static int check_reference(alex_index *index, uint64_t key, uint64_t first, uint32_t size)
+{
+    uint64_t count = alex_overflow_page_count(size);
+    uint64_t page_count = pager_page_count(index->pager);
+    if (size <= ALEX_INLINE_VALUE_SIZE_MAX || size > ALEX_VALUE_SIZE_MAX || first < 2 ||
+        first > page_count || count > page_count - first) {
+        return common_corrupt(pager_file_path(pager_get_file(index->pager)), first * PAGER_PAGE_SIZE,
+                              "key %" PRIu64 ": overflow reference to pages %" PRIu64 "+%" PRIu64
+                              " of a %" PRIu64 "-page file", key, first, count, page_count);
+    }
+    return ALEXDB_OK;
+}
+
 int alex_overflow_read(alex_index *index, uint64_t key, uint64_t first, uint32_t size, void *buf,
                        size_t buf_size)
 {
-    ALEXDB_ASSERT(size > ALEX_INLINE_VALUE_SIZE_MAX);
+    int rc = check_reference(index, key, first, size);
+    if (rc != ALEXDB_OK) return rc;
     /* Only the pages that hold the bytes wanted are read; all of them are checked. */
     size_t wanted = COMMON_MIN((size_t)size, buf_size);
-    uint32_t count = wanted == 0 ? 1 : alex_overflow_page_count((uint32_t)wanted);
+    uint32_t count = wanted == 0 ? 1 : (uint32_t)alex_overflow_page_count(wanted);
     uint8_t *run = run_buffer(count);
     if (run == NULL) return common_error(ALEXDB_NOMEM, "overflow read: out of memory");
-    int rc = pager_read_pages(index->pager, first, count, run);
+    rc = pager_read_pages(index->pager, first, count, run);
     for (uint32_t i = 0; i < count && rc == ALEXDB_OK; i++) {
         rc = check_page(index, run + (size_t)i * PAGER_PAGE_SIZE, first + i, key, i, size);
     }
@@ -103,7 +118,12 @@ int alex_overflow_read(alex_index *index, uint64_t key, uint64_t first, uint32_t
     return rc;
 }
 
-void alex_overflow_free(alex_index *index, uint64_t first, uint32_t size)
+int alex_overflow_free(alex_index *index, uint64_t key, uint64_t first, uint32_t size)
 {
-    alex_pages_free(index, first, alex_overflow_page_count(size));
+    /* Reading the run's first page proves the reference names this key's run: freeing a
+     * page some other structure owns would break A6 for good. */
+    uint8_t probe[1] = {0};
+    int rc = alex_overflow_read(index, key, first, size, probe, sizeof(probe));
+    if (rc == ALEXDB_OK) rc = alex_pages_free(index, first, alex_overflow_page_count(size));
+    return rc;
 }

@@ -65,7 +65,7 @@ static int split_leaf(alex_index *index, const alex_route *route, pager_frame *f
     pager_frame *new_frame = NULL;
     rc = pager_pin_new(index->pager, new_page_no, PAGER_KIND_LEAF, &new_frame);
     if (rc != ALEXDB_OK) {
-        alex_pages_free(index, new_page_no, 1);
+        alex_pages_release(index, new_page_no, 1);
         return rc;
     }
     pager_latch_exclusive(new_frame);
@@ -74,7 +74,7 @@ static int split_leaf(alex_index *index, const alex_route *route, pager_frame *f
     if (rc != ALEXDB_OK) {
         pager_unlatch(new_frame);
         pager_unpin(index->pager, new_frame);
-        alex_pages_free(index, new_page_no, 1); /* discards the new frame's contents */
+        alex_pages_release(index, new_page_no, 1); /* discards the new frame's contents */
         return rc;
     }
     uint32_t m = 0;
@@ -205,6 +205,6 @@ int alex_smo_maybe_merge(alex_index *index, uint64_t key)
         }
     }
     pager_unpin(index->pager, leaf);
-    if (merged) alex_pages_free(index, route.leaf_page_no, 1);
+    if (merged) alex_pages_release(index, route.leaf_page_no, 1);
     return rc;
 }

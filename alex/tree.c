@@ -12,15 +12,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/*
+ * Runs on every page the pool reads from disk, with the tree lock held: only leaves are
+ * pinned through the cache (A5), every leaf must pass the structural check, and its
+ * fences must equal the key range the inner nodes route to it (A3). Pages in the cache
+ * change only through this index, so checking at read time covers every later use.
+ */
 int alex_check_page(void *ctx, const char *path, const uint8_t *page, uint64_t page_no)
 {
-    (void)ctx;
-    /* Only leaves are ever pinned through the cache (A5). */
+    alex_index *index = ctx;
     if (pager_page_kind(page) != PAGER_KIND_LEAF) {
         return common_corrupt(path, page_no * PAGER_PAGE_SIZE, "page %" PRIu64 " is a %s page "
                               "where a leaf was expected", page_no, pager_kind_name(pager_page_kind(page)));
     }
-    return alex_leaf_check(path, page, page_no);
+    int rc = alex_leaf_check(path, page, page_no);
+    if (rc != ALEXDB_OK || index->inner == NULL) return rc;
+    uint64_t low, high, routed_low = 0, routed_high = 0;
+    alex_leaf_fences(page, &low, &high);
+    alex_route route;
+    alex_inner_route(index->inner, low, &route);
+    if (route.leaf_page_no == page_no) alex_inner_range(index->inner, &route, &routed_low, &routed_high);
+    if (route.leaf_page_no != page_no || routed_low != low || routed_high != high) {
+        return common_corrupt(path, page_no * PAGER_PAGE_SIZE, "leaf %" PRIu64 " has fences [%"
+                              PRIu64 ", %" PRIu64 "] but the index routes other keys to it",
+                              page_no, low, high);
+    }
+    return ALEXDB_OK;
 }
 
 int alex_writable(alex_index *index)
@@ -53,13 +70,17 @@ int alex_pages_alloc(alex_index *index, uint64_t count, uint64_t *first_out)
     return pager_extend(index->pager, (uint32_t)count, first_out);
 }
 
-void alex_pages_free(alex_index *index, uint64_t first, uint64_t count)
+int alex_pages_free(alex_index *index, uint64_t first, uint64_t count)
 {
     for (uint64_t i = 0; i < count; i++) pager_discard(index->pager, first + i); /* P11 */
     pthread_mutex_lock(&index->free_lock);
     int rc = alex_freelist_add(&index->free, first, count);
     pthread_mutex_unlock(&index->free_lock);
-    (void)rc; /* out of memory only leaks the space until the next open */
+    if (rc == ALEXDB_CORRUPT) {
+        return common_corrupt(pager_file_path(pager_get_file(index->pager)), first * PAGER_PAGE_SIZE,
+                              "pages %" PRIu64 "+%" PRIu64 " are already free", first, count);
+    }
+    return ALEXDB_OK; /* out of memory only leaks the space until the next open */
 }
 
 static int index_init(alex_index *index, const char *path, const pager_config *config)
@@ -225,10 +246,31 @@ static int prepare_value(alex_index *index, uint64_t key, const void *data, size
     return alex_overflow_write(index, key, data, (uint32_t)size, &value_out->overflow_page_no);
 }
 
-static void release_value(alex_index *index, const alex_value *value)
+void alex_pages_release(alex_index *index, uint64_t first, uint64_t count)
+{
+    int rc = alex_pages_free(index, first, count);
+    ALEXDB_ASSERT(rc == ALEXDB_OK); /* A6: our own pages are never free already */
+}
+
+/* Frees the overflow run of a value the index no longer holds (a disk reference: checked). */
+static int release_value(alex_index *index, uint64_t key, const alex_value *value)
+{
+    if (value->size <= ALEX_INLINE_VALUE_SIZE_MAX) return ALEXDB_OK;
+    int rc = alex_overflow_free(index, key, value->overflow_page_no, value->size);
+    if (rc != ALEXDB_OK) {
+        char message[COMMON_ERRMSG_SIZE_MAX / 2];
+        snprintf(message, sizeof(message), "%s", common_errmsg());
+        common_error(rc, "the change to key %" PRIu64 " was made, but the old value's pages "
+                     "are damaged and were not reused: %s", key, message);
+    }
+    return rc;
+}
+
+/* Frees a new value's run again after the change failed (our own reference: trusted). */
+static void unwind_value(alex_index *index, const alex_value *value)
 {
     if (value->size > ALEX_INLINE_VALUE_SIZE_MAX) {
-        alex_overflow_free(index, value->overflow_page_no, value->size);
+        alex_pages_release(index, value->overflow_page_no, alex_overflow_page_count(value->size));
     }
 }
 
@@ -265,12 +307,11 @@ int alex_put(alex_index *index, uint64_t key, const void *data, size_t size)
     bool replaced = false;
     rc = put_unlocked(index, key, &value, &old, &replaced);
     if (rc != ALEXDB_OK) {
-        release_value(index, &value);
+        unwind_value(index, &value);
         return rc;
     }
-    if (replaced) release_value(index, &old);
-    else atomic_fetch_add(&index->key_count, 1);
-    return ALEXDB_OK;
+    if (!replaced) atomic_fetch_add(&index->key_count, 1);
+    return replaced ? release_value(index, key, &old) : ALEXDB_OK;
 }
 
 int alex_delete(alex_index *index, uint64_t key)
@@ -285,7 +326,7 @@ int alex_delete(alex_index *index, uint64_t key)
     pthread_rwlock_unlock(&index->tree_lock);
     if (rc != ALEXDB_OK) return rc;
     atomic_fetch_sub(&index->key_count, 1);
-    release_value(index, &old);
+    rc = release_value(index, key, &old);
     if (sparse) {
         /* Maintenance: the delete is done whatever happens here (a failure half-way is
          * sticky, A9). */
@@ -294,7 +335,7 @@ int alex_delete(alex_index *index, uint64_t key)
         pthread_rwlock_unlock(&index->tree_lock);
         (void)merge_rc;
     }
-    return ALEXDB_OK;
+    return rc;
 }
 
 /* Applies one operation with the tree lock held exclusively. */
@@ -321,12 +362,19 @@ static int apply_one(alex_index *index, const alex_op *op, const alex_value *val
  * Reserves, before anything is applied, every page the group could need (one split per
  * put), so that a full disk is found before the first change and not in the middle.
  */
-static int reserve_pages(alex_index *index, size_t put_count)
+static int reserve_pages(alex_index *index, size_t put_count, uint64_t record_bytes)
 {
     if (put_count == 0) return ALEXDB_OK;
-    uint64_t first = 0;
-    int rc = alex_pages_alloc(index, put_count, &first);
-    if (rc == ALEXDB_OK) alex_pages_free(index, first, put_count);
+    /* A split leaves at least a quarter of a page free on each side, so the group needs
+     * at most one new page per 1 KiB it adds, plus one per put for leaves it finds full. */
+    uint64_t need = COMMON_MIN((uint64_t)put_count, 2 + record_bytes / 1024);
+    pthread_mutex_lock(&index->free_lock);
+    uint64_t free_pages = index->free.page_count;
+    pthread_mutex_unlock(&index->free_lock);
+    if (free_pages >= need) return ALEXDB_OK;
+    uint64_t first = 0, grow = need - free_pages;
+    int rc = alex_pages_alloc(index, grow, &first);
+    if (rc == ALEXDB_OK) alex_pages_release(index, first, grow);
     return rc;
 }
 
@@ -339,19 +387,21 @@ int alex_apply(alex_index *index, const alex_op *ops, size_t count)
     alex_value *olds = calloc(count, sizeof(*olds));
     bool *replaced = calloc(count, sizeof(*replaced));
     size_t prepared = 0, put_count = 0;
+    uint64_t record_bytes = 0;
     if (values == NULL || olds == NULL || replaced == NULL) rc = common_error(ALEXDB_NOMEM, "batch: out of memory");
     for (; rc == ALEXDB_OK && prepared < count; prepared++) {
         const alex_op *op = &ops[prepared];
         if (!op->is_delete) {
             put_count++;
+            record_bytes += 10 + alex_value_record_size((uint32_t)COMMON_MIN(op->size, (size_t)ALEX_VALUE_SIZE_MAX));
             rc = prepare_value(index, op->key, op->value, op->size, &values[prepared]);
         }
         if (rc != ALEXDB_OK) break;
     }
-    if (rc == ALEXDB_OK) rc = reserve_pages(index, put_count);
+    if (rc == ALEXDB_OK) rc = reserve_pages(index, put_count, record_bytes);
     if (rc != ALEXDB_OK) {
         for (size_t i = 0; i < prepared && values != NULL; i++) {
-            if (!ops[i].is_delete) release_value(index, &values[i]);
+            if (!ops[i].is_delete) unwind_value(index, &values[i]);
         }
         goto done;
     }
@@ -368,7 +418,8 @@ int alex_apply(alex_index *index, const alex_op *ops, size_t count)
     pthread_rwlock_unlock(&index->tree_lock);
     for (size_t i = 0; i < applied; i++) {
         bool put = !ops[i].is_delete;
-        if (replaced[i]) release_value(index, &olds[i]);
+        int release_rc = replaced[i] ? release_value(index, ops[i].key, &olds[i]) : ALEXDB_OK;
+        if (rc == ALEXDB_OK) rc = release_rc;
         if (put && !replaced[i]) atomic_fetch_add(&index->key_count, 1);
         if (!put && replaced[i]) atomic_fetch_sub(&index->key_count, 1);
     }

@@ -167,8 +167,9 @@ ALEXDB_API void alexdb_iter_next(alexdb_iter *iter);                  /* only wh
 ALEXDB_API uint64_t alexdb_iter_key(const alexdb_iter *iter);         /* only while valid */
 /*
  * The current value: *value_out stays valid until the next call on this iterator. A
- * value over 1 KiB is read on demand; if that fails, *value_out is NULL, size 0, and
- * alexdb_iter_status() says why.
+ * value over 1 KiB is read on demand, so it is the key's value at that moment: if the
+ * key was deleted since the iterator reached it, *value_out is NULL and the size 0 (the
+ * iterator goes on); if the read fails, the same, and alexdb_iter_status() says why.
  */
 ALEXDB_API void alexdb_iter_value(const alexdb_iter *iter, const void **value_out,
                                   size_t *value_size_out);

@@ -310,9 +310,47 @@ static void test_changes_on_top(void **state)
     input_free(&in);
 }
 
+/* 1000 values of 1 KiB: the metadata blob lands near a page boundary; reopen works. */
+static void test_1k_values_reopen(void **state)
+{
+    tu_fixture *fx = *state;
+    static uint8_t v[1024];
+    static uint64_t k[1000];
+    static const void *vals[1000];
+    static size_t s[1000];
+    for (size_t i = 0; i < 1000; i++) {
+        k[i] = i;
+        vals[i] = v;
+        s[i] = 1024;
+    }
+    alexdb *db = open_db(fx->path);
+    assert_int_equal(alexdb_bulk_load(db, k, vals, s, 1000), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = open_db(fx->path);
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
+/* A refused load keeps no page: its big values' runs are never written or are freed. */
+static void test_refused_load_leaks_nothing(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path);
+    uint64_t used = used_size(db);
+    static uint8_t big[5000];
+    uint64_t k[3] = {1, 3, 2};
+    const void *v[3] = {big, "b", "c"};
+    size_t s[3] = {5000, 1, 1};
+    assert_int_equal(alexdb_bulk_load(db, k, v, s, 3), ALEXDB_INVALID);
+    assert_int_equal(used_size(db), used);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_1k_values_reopen, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_load_leaks_nothing, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_load_100k, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_changes_on_top, tu_fixture_setup, tu_fixture_teardown),

@@ -322,9 +322,34 @@ static void test_survives_splits_and_merges_ahead(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/* A big value deleted after the iterator reached its key reads as absent; the scan goes on. */
+static void test_value_deleted_under_iterator(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path);
+    static uint8_t buf5000[5000];
+    for (uint64_t i = 0; i < 10; i++) assert_int_equal(alexdb_put(db, i, buf5000, 5000), ALEXDB_OK);
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    alexdb_iter_seek(it, 4);
+    assert_int_equal(alexdb_delete(db, 4), ALEXDB_OK);
+    const void *v = (const void *)1;
+    size_t size = 1;
+    alexdb_iter_value(it, &v, &size);
+    assert_null(v);
+    assert_int_equal(size, 0);
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    alexdb_iter_next(it);
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    assert_int_equal(alexdb_iter_key(it), 5);
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_value_deleted_under_iterator, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_empty_leaves_between, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_iterate_after_deleting_everything, tu_fixture_setup,
                                         tu_fixture_teardown),

@@ -191,7 +191,7 @@ static void test_rejects_bad_arrays(void **state)
     BREAK(common_store_u16le(page + end_at, (uint16_t)(common_load_u16le(good + end_at) + 8)),
           end_at, "runs past the page");
     BREAK(common_store_u32le(page + overflow_at + 2, 1024), overflow_at + 2,
-          "overflow reference of only 1024");
+          "overflow reference of 1024 bytes");
     BREAK(common_store_u16le(page + l.offsets + 2 * s1, (uint16_t)record0), record0, "overlaps");
 #undef BREAK
     free(page);

@@ -478,8 +478,26 @@ static void test_bad_reference(void **state)
     expect_key1_corrupt(fx, data, (file_pages + 10) * PAGER_PAGE_SIZE);
     edit_reference(data, &a, a.size - 1, a.first); /* the size disagrees with the run */
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
-    edit_reference(data, &a, a.size, a.first);
+    /* A reference to a superblock makes the leaf itself invalid (FORMAT.md 3). */
+    uint8_t *leaf = tu_aligned(PAGER_PAGE_SIZE);
+    page_read(data, a.leaf_page_no, leaf);
+    common_store_u64le(leaf + a.record + 6, 1);
+    page_reseal(leaf, a.leaf_page_no);
+    assert_int_equal(alex_leaf_check(data, leaf, a.leaf_page_no), ALEXDB_CORRUPT);
+    page_write(data, a.leaf_page_no, leaf);
+    free(leaf);
     alexdb *db = open_db(fx->path);
+    size_t got = 0;
+    assert_int_equal(alexdb_get(db, 1, NULL, 0, &got), ALEXDB_CORRUPT);
+    assert_non_null(strstr(alexdb_errmsg(), data));
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    /* Deleting a key whose reference names a leaf: the delete happens, the leaf's page is
+     * not freed (it would be owned twice), and the damage is reported. */
+    edit_reference(data, &a, a.size, a.leaf_page_no);
+    db = open_db(fx->path);
+    assert_int_equal(alexdb_delete(db, 1), ALEXDB_CORRUPT);
+    assert_non_null(strstr(alexdb_errmsg(), "were not reused"));
+    assert_int_equal(alexdb_get(db, 1, NULL, 0, &got), ALEXDB_NOTFOUND);
     assert_int_equal(alexdb_check(db), ALEXDB_OK);
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     free(data);
