@@ -383,7 +383,7 @@ int alex_leaf_build(uint8_t *page, const alex_entry *entries, uint32_t count, ui
     size_t heap_size = entries_heap_size(page, entries, count, fence_low, fence_high);
     uint32_t n = alex_leaf_slot_count_for(count, heap_size, density);
     if (n == 0) return ALEXDB_FULL; /* before any byte of page changes */
-    uint64_t keys[ALEX_LEAF_SLOT_COUNT_MAX];
+    uint64_t keys[ALEX_LEAF_SLOT_COUNT_MAX] = {0}; /* zeroed: gcc -O3 cannot see count <= n */
     for (uint32_t i = 0; i < count; i++) keys[i] = entries[i].key;
     alex_model model;
     alex_model_fit(&model, keys, count, (double)n);
