@@ -13,7 +13,7 @@
  *   threads.c  N threads behind a gate, each doing one read at a time (alexdb or raw)
  *   raw.c      the raw comparator: own O_DIRECT descriptor and io_uring ring per thread
  *   report.c   db_bench-style lines, index statistics, the final figure-vs-target table
- *   hist.c     the log-linear latency histogram (copied from bench/pager_bench/hist.c)
+ *   (the latency histogram and the start gate are in bench/common/)
  *
  * What is measured and why, every option and figure: bench/README.md,
  * "alexdb-index-bench". This program is a comparator, not the engine, so raw.c
@@ -22,6 +22,7 @@
 #ifndef INDEX_BENCH_H
 #define INDEX_BENCH_H
 
+#include "bench_common.h"
 #include "alexdb.h"
 
 #include <stdbool.h>
@@ -173,22 +174,6 @@ int index_bench_bulk_input_make(ib_bulk_input *in, const uint64_t *sorted, uint6
                                 size_t value_size) IB_WUR;
 void index_bench_bulk_input_free(ib_bulk_input *in);
 
-/* ---- Latency histogram (hist.c): log-linear, 64 sub-buckets per power of two ---- */
-
-#define HIST_SUB_BITS 6u
-#define HIST_SUB_COUNT (1u << HIST_SUB_BITS)
-#define HIST_EXP_MAX 40u /* 2^41 ns (~37 min): anything longer is clamped */
-#define HIST_BUCKET_COUNT ((HIST_EXP_MAX - HIST_SUB_BITS + 2u) * HIST_SUB_COUNT)
-
-typedef struct latency_hist {
-    uint64_t counts[HIST_BUCKET_COUNT];
-    uint64_t total;
-} latency_hist;
-
-void latency_hist_add(latency_hist *hist, uint64_t ns);
-void latency_hist_merge(latency_hist *into, const latency_hist *from);
-/* The latency below which quantile (0..1) of the samples fall, in us; 0 when empty. */
-double latency_hist_percentile_us(const latency_hist *hist, double quantile);
 
 /* ---- Options --------------------------------------------------------------------- */
 

@@ -18,48 +18,17 @@
 #include <stdatomic.h>
 #include <time.h>
 
-typedef struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    uint32_t ready_count;
-    bool open;
-} gate;
-
 typedef struct reader_ctx {
     const ib_read_target *target;
     ib_reader_kind kind;
     uint64_t seed;
-    gate *start;
+    bench_gate *start;
     _Atomic bool *stop;
     latency_hist *hist;
     uint64_t op_count;
     int rc;
     pthread_t thread;
 } reader_ctx;
-
-static void gate_arrive_and_wait(gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->ready_count++;
-    pthread_cond_broadcast(&g->cond);
-    while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_wait_ready(gate *g, uint32_t count)
-{
-    pthread_mutex_lock(&g->lock);
-    while (g->ready_count < count) pthread_cond_wait(&g->cond, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
-}
 
 /* One alexdb_get of a random key, its value checked in full. */
 static int alexdb_read_one(const ib_read_target *t, ib_rng *rng, uint8_t *buf)
@@ -99,7 +68,7 @@ static void *reader_main(void *arg)
         c->rc = buf == NULL ? index_bench_errorf(ALEXDB_NOMEM, "out of memory for a value")
                             : alexdb_read_one(t, &rng, buf); /* untimed: makes the ring */
     }
-    gate_arrive_and_wait(c->start);
+    bench_gate_arrive_and_wait(c->start);
     while (c->rc == ALEXDB_OK && !atomic_load_explicit(c->stop, memory_order_relaxed)) {
         uint64_t t0 = index_bench_now_ns();
         c->rc = c->kind == IB_READER_RAW ? raw_read_one(t, &rng, raw) : alexdb_read_one(t, &rng, buf);
@@ -124,7 +93,7 @@ static void sleep_ns(uint64_t ns)
 static int start_and_run(reader_ctx *ctxs, uint32_t count, double seconds,
                          uint64_t *elapsed_ns_out)
 {
-    gate start = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    bench_gate start = BENCH_GATE_INIT;
     _Atomic bool stop = false;
     uint32_t created = 0;
     int rc = ALEXDB_OK;
@@ -137,9 +106,9 @@ static int start_and_run(reader_ctx *ctxs, uint32_t count, double seconds,
             break;
         }
     }
-    gate_wait_ready(&start, created);
+    bench_gate_wait_ready(&start, created);
     uint64_t start_ns = index_bench_now_ns();
-    gate_open(&start);
+    bench_gate_open(&start);
     if (rc == ALEXDB_OK) sleep_ns((uint64_t)(seconds * 1e9));
     atomic_store(&stop, true);
     for (uint32_t i = 0; i < created; i++) pthread_join(ctxs[i].thread, NULL);

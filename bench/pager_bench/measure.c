@@ -180,18 +180,11 @@ int pager_bench_continuous_run(bench *b, uint32_t depth, uint64_t seed, measurem
 
 /* ---- Threads mode: depth threads, each one read at a time ---------------------- */
 
-typedef struct gate {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    uint32_t ready_count;
-    bool open;
-} gate;
-
 typedef struct thread_ctx {
     bench *b;
     bench_kind kind;
     uint64_t seed;
-    gate *start;
+    bench_gate *start;
     _Atomic bool *stop;
     latency_hist *hist;
     uint64_t page_count;
@@ -199,30 +192,6 @@ typedef struct thread_ctx {
     char errmsg[COMMON_ERRMSG_SIZE_MAX];
     pthread_t thread;
 } thread_ctx;
-
-static void gate_arrive_and_wait(gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->ready_count++;
-    pthread_cond_broadcast(&g->cond);
-    while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_wait_ready(gate *g, uint32_t count)
-{
-    pthread_mutex_lock(&g->lock);
-    while (g->ready_count < count) pthread_cond_wait(&g->cond, &g->lock);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_open(gate *g)
-{
-    pthread_mutex_lock(&g->lock);
-    g->open = true;
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
-}
 
 static int thread_read_one(thread_ctx *t, common_rng *rng, struct io_uring *ring, uint8_t *buf)
 {
@@ -270,7 +239,7 @@ static void *thread_main(void *arg)
     bool ring_ready = false;
     uint8_t *buf = NULL;
     t->rc = thread_setup(t, &rng, &ring, &ring_ready, &buf);
-    gate_arrive_and_wait(t->start);
+    bench_gate_arrive_and_wait(t->start);
     while (t->rc == ALEXDB_OK && !atomic_load_explicit(t->stop, memory_order_relaxed)) {
         uint64_t t0 = common_now_ns();
         t->rc = thread_read_one(t, &rng, ring_ready ? &ring : NULL, buf);
@@ -295,7 +264,7 @@ static void sleep_ns(uint64_t ns)
 /* Starts depth threads, opens the gate once all are set up, stops them after --seconds. */
 static int threads_start_and_run(bench *b, thread_ctx *ctxs, uint32_t depth, measurement *out)
 {
-    gate start = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    bench_gate start = BENCH_GATE_INIT;
     _Atomic bool stop = false;
     uint32_t created = 0;
     int rc = ALEXDB_OK;
@@ -308,10 +277,10 @@ static int threads_start_and_run(bench *b, thread_ctx *ctxs, uint32_t depth, mea
             break;
         }
     }
-    gate_wait_ready(&start, created);
+    bench_gate_wait_ready(&start, created);
     meter mt;
     meter_start(b, &mt);
-    gate_open(&start);
+    bench_gate_open(&start);
     if (rc == ALEXDB_OK) sleep_ns(measure_ns(b));
     atomic_store(&stop, true);
     uint64_t pages = 0;

@@ -8,7 +8,7 @@
  *   create.c   phase 1: build the page file through the pager, reopen it cold, verify
  *   raw.c      the raw comparator: its own O_DIRECT descriptor, io_uring ring or pread
  *   measure.c  phase 2: batch, continuous and threads measurements
- *   hist.c     the log-linear latency histogram
+ *   (the latency histogram and the start gate are in bench/common/)
  *
  * What is measured and why, every option and figure: bench/README.md.
  * This program is the comparator, not the engine, so it includes <liburing.h> itself.
@@ -16,6 +16,7 @@
 #ifndef PAGER_BENCH_H
 #define PAGER_BENCH_H
 
+#include "bench_common.h"
 #include "pager.h"
 
 #include <liburing.h>
@@ -42,22 +43,6 @@
 
 _Static_assert(BENCH_DEPTH_MAX <= PAGER_PIN_BATCH_MAX, "a batch is one pager_pin_many");
 
-/* ---- Latency histogram (hist.c): log-linear, 64 sub-buckets per power of two ---- */
-
-#define HIST_SUB_BITS 6u
-#define HIST_SUB_COUNT (1u << HIST_SUB_BITS)
-#define HIST_EXP_MAX 40u /* 2^41 ns (~37 min): anything longer is clamped */
-#define HIST_BUCKET_COUNT ((HIST_EXP_MAX - HIST_SUB_BITS + 2u) * HIST_SUB_COUNT)
-
-typedef struct latency_hist {
-    uint64_t counts[HIST_BUCKET_COUNT];
-    uint64_t total;
-} latency_hist;
-
-void latency_hist_add(latency_hist *hist, uint64_t ns);
-void latency_hist_merge(latency_hist *into, const latency_hist *from);
-/* The latency below which quantile (0..1) of the samples fall, in us; 0 when empty. */
-double latency_hist_percentile_us(const latency_hist *hist, double quantile);
 
 /* ---- Options, results, the run's state ----------------------------------------- */
 
