@@ -15,12 +15,7 @@
 
 static alexdb *open_db(const char *dir)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = 4u << 20;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, 4u << 20);
 }
 
 /* Strictly increasing keys: dense, gapped, above 2^53 (where doubles collide), the ends. */

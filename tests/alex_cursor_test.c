@@ -20,12 +20,7 @@
 
 static alexdb *open_db(const char *dir)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = 2u << 20;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, 2u << 20);
 }
 
 static void fill(alexdb *db, uint64_t count)

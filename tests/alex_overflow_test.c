@@ -26,12 +26,7 @@
 
 static alexdb *open_db(const char *dir)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = 1u << 20;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, 1u << 20);
 }
 
 static void fill_value(uint8_t *buf, uint64_t key, size_t size)

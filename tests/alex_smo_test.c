@@ -18,12 +18,7 @@ enum order { ORDER_SEQUENTIAL, ORDER_REVERSE, ORDER_CLUSTERED_HIGH, ORDER_ALTERN
 
 static alexdb *open_db(const char *dir)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = 8u << 20;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, 8u << 20);
 }
 
 /* The i-th key inserted in each order; distinct for i < n. */

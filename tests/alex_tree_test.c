@@ -22,12 +22,7 @@
 
 static alexdb *open_db(const char *dir, size_t cache_bytes)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = cache_bytes;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, cache_bytes);
 }
 
 static void value_of(uint64_t key, uint8_t *buf, size_t *size_out)

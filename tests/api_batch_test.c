@@ -11,12 +11,7 @@
 
 static alexdb *open_db(const char *dir)
 {
-    alexdb_options opts;
-    alexdb_options_init(&opts);
-    opts.cache_bytes = 1u << 20;
-    alexdb *db = NULL;
-    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
-    return db;
+    return tu_db_open(dir, 1u << 20);
 }
 
 /* Puts, overwrites and deletes in one batch apply in order; the batch can be reused. */

@@ -1,6 +1,8 @@
 /* testutil.c: shared helpers for the cmocka tests (see testutil.h). */
 #include "testutil.h"
 
+#include "alexdb.h"
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -146,4 +148,14 @@ void tu_flip_bit(const char *path, uint64_t offset, int bit)
     assert_int_equal(pwrite(fd, &b, 1, (off_t)offset), 1);
     assert_int_equal(fsync(fd), 0);
     close(fd);
+}
+
+alexdb *tu_db_open(const char *dir, size_t cache_bytes)
+{
+    alexdb_options opts;
+    alexdb_options_init(&opts);
+    opts.cache_bytes = cache_bytes;
+    alexdb *db = NULL;
+    assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
+    return db;
 }

@@ -47,6 +47,10 @@ void tu_fill_body(uint8_t *page, uint64_t page_no, uint64_t salt);
 /* 1 if the body holds the pattern for (page_no, salt). */
 int tu_body_matches(const uint8_t *page, uint64_t page_no, uint64_t salt);
 
+/* Opens the database in dir with a cache of cache_bytes, asserting success. */
+struct alexdb;
+struct alexdb *tu_db_open(const char *dir, size_t cache_bytes);
+
 /* Flips bit `bit` of the byte at offset in the file at path. */
 void tu_flip_bit(const char *path, uint64_t offset, int bit);
 
