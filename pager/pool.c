@@ -475,6 +475,20 @@ int pager_pin_many(pager *p, const uint64_t *page_nos, uint32_t count, unsigned 
 int pager_pin(pager *p, uint64_t page_no, unsigned flags, pager_frame **frame_out)
 {
     ALEXDB_ASSERT(p != NULL && frame_out != NULL);
+    /* The hit path on its own: no batch arrays (and their stack probes) for one page. */
+    if (COMMON_LIKELY(page_no < atomic_load_explicit(&p->page_count, memory_order_relaxed))) {
+        uint32_t bucket = bucket_of(p, page_no);
+        pthread_mutex_lock(stripe_of(p, bucket));
+        pager_frame *f = table_find(p, bucket, page_no);
+        bool hit = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
+        if (hit) pin_found(f, flags); /* P4: pinned under the stripe lock */
+        pthread_mutex_unlock(stripe_of(p, bucket));
+        if (hit) {
+            atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+            *frame_out = f;
+            return ALEXDB_OK;
+        }
+    }
     return pager_pin_many(p, &page_no, 1, flags, frame_out);
 }
 
