@@ -31,6 +31,11 @@
  *                 inner bytes per leaf page are what must stay small, and at 4 the
  *                 project's budget of 8 bytes costs more than one more level (at 2.5,
  *                 heavily skewed keys went past the budget to save a level).
+ *      Cheap enough to try every fanout: the cut costs a few binary searches on the
+ *      model per child (level_cut), not a prediction per key; the search term is
+ *      measured on at most BULK_SEARCH_RUNS runs spread over the level, an inner
+ *      child's error on its share of BULK_ERROR_POINTS keys; and both are memoised,
+ *      since a small node's fanouts mostly cut the same children.
  *      Like ALEX, stop adding levels once the cost rose twice in a row, but only once
  *      the partitions average half a leaf or less (before that the cost climbs while
  *      partitions shrink towards leaf size, then drops when they fit), and keep the
@@ -55,6 +60,10 @@
 #define BULK_SLOT_SIZE (12.0 / 64.0) /* a start bit and a share of a u32 rank */
 #define BULK_CHILD_SIZE 4.5          /* a ref and its share of the array's slack */
 #define BULK_NO_PARENT UINT32_MAX
+#define BULK_SEARCH_RUNS 256        /* leaf-sized runs whose search cost a fanout measures */
+#define BULK_ERROR_POINTS 4096.0    /* keys a fanout's inner children measure their error on */
+#define BULK_ERROR_POINTS_MIN 64u   /* ... and at least this many each */
+#define BULK_MEMO_LOG2 12           /* entries of each memo: 2^12 x 32 B */
 
 typedef struct bulk_child {
     uint64_t first; /* relative to the node's first key */
@@ -74,6 +83,18 @@ typedef struct bulk_task {
     bool leaf;
 } bulk_task;
 
+/*
+ * A remembered measurement of keys[first..first+count) (stride: the error's sample).
+ * Small nodes' fanouts mostly cut the same children (clusters no fanout splits), so
+ * their runs' costs repeat: remembering them gives the same numbers, computed once.
+ */
+typedef struct bulk_memo {
+    uint64_t first;
+    uint64_t count; /* 0: empty */
+    uint64_t stride;
+    double value;
+} bulk_memo;
+
 typedef struct bulk_state {
     alex_inner *inner; /* the index being built */
     const uint64_t *keys;
@@ -81,6 +102,9 @@ typedef struct bulk_state {
     alex_make_leaf_fn make_leaf;
     void *ctx;
     double leaf_keys_est; /* keys a leaf takes, probed once */
+    uint64_t fit_hint;    /* the last fit_max answer: where the next one starts */
+    bulk_memo *search_memo; /* leaf_search_sum of runs, 2^BULK_MEMO_LOG2 entries */
+    bulk_memo *error_memo;  /* inner_error_bits of inner children, as many */
     bulk_child *cand;     /* children of the fanout being costed */
     bulk_child *best;     /* children of the cheapest so far */
     uint64_t child_capacity;
@@ -116,17 +140,19 @@ static double leaf_search_sum(const uint64_t *keys, uint64_t count)
     return sum;
 }
 
-/* Least squares of rank / count against key - keys[0]: the node's model for F = 1. */
-static void fit_unit(const uint64_t *keys, uint64_t count, alex_model *model)
+/* Least squares of rank / count against key - keys[0] over the keys at multiples of stride. */
+static void fit_unit_strided(const uint64_t *keys, uint64_t count, uint64_t stride, alex_model *model)
 {
+    ALEXDB_ASSERT(count > 0 && stride > 0);
     uint64_t base = keys[0];
+    uint64_t points = (count - 1) / stride + 1;
     double x_mean = 0.0;
-    for (uint64_t i = 0; i < count; i++) x_mean += (double)(keys[i] - base);
-    x_mean /= (double)count;
-    double y_mean = ((double)count - 1.0) * 0.5 / (double)count;
+    for (uint64_t i = 0; i < count; i += stride) x_mean += (double)(keys[i] - base);
+    x_mean /= (double)points;
+    double y_mean = (double)(points - 1) * (double)stride * 0.5 / (double)count;
     double sxx = 0.0;
     double sxy = 0.0;
-    for (uint64_t i = 0; i < count; i++) {
+    for (uint64_t i = 0; i < count; i += stride) {
         double dx = (double)(keys[i] - base) - x_mean;
         sxx += dx * dx;
         sxy += dx * ((double)i / (double)count - y_mean);
@@ -137,6 +163,12 @@ static void fit_unit(const uint64_t *keys, uint64_t count, alex_model *model)
     if (!isfinite(intercept)) intercept = 0.0;
     model->slope = slope;
     model->intercept = intercept;
+}
+
+/* The node's model for F = 1: every key counts, since it routes every key. */
+static void fit_unit(const uint64_t *keys, uint64_t count, alex_model *model)
+{
+    fit_unit_strided(keys, count, 1, model);
 }
 
 /* 1/offset nudged up until offset reaches slot 1 (as in inner_split.c). */
@@ -153,19 +185,50 @@ static double slope_reaching_one(uint64_t offset)
 /*
  * Mean log2(error + 1) of the model an inner child over keys would fit (on offsets
  * from its first key, as node_choose does), the error counted in leaves: how far the
- * child's keys are from linear at the scale its slots will have to resolve.
+ * child's keys are from linear at the scale its slots will have to resolve. Measured
+ * on the keys at multiples of stride: a mean over a few thousand keys is as good an
+ * estimate for choosing a fanout, and every fanout pays it for every inner child.
  */
-static double inner_error_bits(const uint64_t *keys, uint64_t count, double leaf_keys)
+static double inner_error_bits(const uint64_t *keys, uint64_t count, uint64_t stride,
+                               double leaf_keys)
 {
     alex_model unit;
-    fit_unit(keys, count, &unit);
+    fit_unit_strided(keys, count, stride, &unit);
     double sum = 0.0;
-    for (uint64_t i = 0; i < count; i++) {
+    double points = 0.0;
+    for (uint64_t i = 0; i < count; i += stride) {
         double position = (unit.slope * (double)(keys[i] - keys[0]) + unit.intercept) * (double)count;
         double error = fabs(position - (double)i) / leaf_keys;
         sum += (double)(63 - __builtin_clzll((uint64_t)error + 1));
+        points += 1.0;
     }
-    return sum / (double)count;
+    return sum / points;
+}
+
+/* The memo entry for a run: direct-mapped, a colliding run just replaces it. */
+static bulk_memo *memo_slot(bulk_memo *memo, uint64_t first, uint64_t count, uint64_t stride)
+{
+    uint64_t h = first * 0x9E3779B97F4A7C15ull ^ (count + (stride << 32)) * 0xC2B2AE3D27D4EB4Full;
+    return &memo[h >> (64 - BULK_MEMO_LOG2)];
+}
+
+static double run_search_sum(const bulk_state *st, uint64_t first, uint64_t count)
+{
+    bulk_memo *m = memo_slot(st->search_memo, first, count, 0);
+    if (m->count != count || m->first != first) {
+        *m = (bulk_memo){first, count, 0, leaf_search_sum(st->keys + first, count)};
+    }
+    return m->value;
+}
+
+static double run_error_bits(const bulk_state *st, uint64_t first, uint64_t count, uint64_t stride)
+{
+    bulk_memo *m = memo_slot(st->error_memo, first, count, stride);
+    if (m->count != count || m->first != first || m->stride != stride) {
+        double bits = inner_error_bits(st->keys + first, count, stride, st->leaf_keys_est);
+        *m = (bulk_memo){first, count, stride, bits};
+    }
+    return m->value;
 }
 
 static int reserve_children(bulk_state *st, uint64_t count)
@@ -180,33 +243,154 @@ static int reserve_children(bulk_state *st, uint64_t count)
     return ALEXDB_OK;
 }
 
-/* The running totals of one fanout's cost (step 3 at the top). */
+/*
+ * The largest n <= limit with fits(first, n), 0 if none: a leaf that holds n keys holds
+ * their first n - 1 too (bytes and slots only grow with n), so fits is monotone in n and
+ * this is a search. It gallops from the last answer, because neighbouring runs (values
+ * of similar sizes) fit about as many keys: two calls when all values are alike.
+ */
+static uint64_t fit_max(bulk_state *st, uint64_t first, uint64_t limit)
+{
+    uint64_t lo = 0;         /* fits(lo), or lo == 0 */
+    uint64_t hi = limit + 1; /* !fits(hi), or hi == limit + 1 */
+    uint64_t probe = st->fit_hint < 1 ? 1 : (st->fit_hint > limit ? limit : st->fit_hint);
+    bool up = bulk_fits(st, first, probe);
+    if (up) lo = probe;
+    else hi = probe;
+    for (uint64_t step = 1; up ? lo < limit : hi > 1; step *= 2) {
+        probe = up ? (limit - lo > step ? lo + step : limit) : (hi - 1 > step ? hi - step : 1);
+        bool fit = bulk_fits(st, first, probe);
+        if (fit) lo = probe;
+        else hi = probe;
+        if (fit != up) break;
+    }
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (bulk_fits(st, first, mid)) lo = mid;
+        else hi = mid;
+    }
+    ALEXDB_ASSERT(lo < hi && lo <= limit);
+    if (lo > 0) st->fit_hint = lo;
+    return lo;
+}
+
+/* The first index in [lo, hi] whose key shape routes to a slot >= slot; routes(keys[hi]) >= slot. */
+static uint64_t first_at_slot(const alex_inner_node *shape, const uint64_t *keys, uint64_t lo,
+                              uint64_t hi, uint32_t slot)
+{
+    ALEXDB_ASSERT(lo <= hi && alex_inner_node_predict(shape, keys[hi]) >= slot);
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (alex_inner_node_predict(shape, keys[mid]) >= slot) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* The end of the partition of slot that holds keys[from]: gallops, as it may be huge. */
+static uint64_t partition_end(const alex_inner_node *shape, const uint64_t *keys, uint64_t from,
+                              uint64_t count, uint32_t slot)
+{
+    uint64_t lo = from; /* routes to slot */
+    uint64_t step = 1;
+    while (count - lo > step && alex_inner_node_predict(shape, keys[lo + step]) <= slot) {
+        lo += step;
+        step *= 2;
+    }
+    if (count - lo <= step) {
+        if (alex_inner_node_predict(shape, keys[count - 1]) <= slot) return count;
+        return first_at_slot(shape, keys, lo + 1, count - 1, slot + 1);
+    }
+    return first_at_slot(shape, keys, lo + 1, lo + step, slot + 1);
+}
+
+/*
+ * Cuts keys[first..first+count) by shape's slots into st->cand (step 2 at the top).
+ * Merging partitions greedily while they fit one leaf means a leaf child is every
+ * whole partition before the first key that would not fit (fit_max): so each child
+ * costs a few binary searches on the model instead of a prediction per key.
+ */
+static void level_cut(bulk_state *st, uint64_t first, uint64_t count, const alex_inner_node *shape)
+{
+    const uint64_t *keys = st->keys + first;
+    st->cand_count = 0;
+    for (uint64_t c = 0; c < count;) {
+        uint32_t slot = alex_inner_node_predict(shape, keys[c]);
+        uint64_t limit = count - c < ALEX_LEAF_SLOT_COUNT_MAX ? count - c : ALEX_LEAF_SLOT_COUNT_MAX;
+        uint64_t room = fit_max(st, first + c, limit);
+        bulk_child child = {c, count - c, st->cand_count == 0 ? 0 : slot, true};
+        if (room < count - c) {
+            uint32_t next = alex_inner_node_predict(shape, keys[c + room]);
+            if (next == slot) { /* one partition too big for a leaf: an inner child */
+                child.count = partition_end(shape, keys, c + room, count, slot) - c;
+                child.leaf = false;
+            } else {
+                child.count = first_at_slot(shape, keys, c + 1, c + room, next) - c;
+            }
+        }
+        /* fits promised monotone; a child it refuses anyway becomes an inner one */
+        if (child.leaf && child.count != room) child.leaf = bulk_fits(st, first + c, child.count);
+        ALEXDB_ASSERT(child.count > 0 && st->cand_count < st->child_capacity);
+        st->cand[st->cand_count++] = child;
+        c += child.count;
+    }
+}
+
+/*
+ * Search term of step 3: the mean over leaf-sized runs (leaf children, and inner
+ * children cut as if into leaves) of leaf_search_sum, measured on at most
+ * BULK_SEARCH_RUNS runs evenly spread over the level, scaled to all count keys.
+ * Exact when the level has that few runs; otherwise a sample, since refitting every
+ * run for every fanout was most of the load's time and the mean is what counts.
+ */
+static double level_search_sum(const bulk_state *st, uint64_t first, uint64_t count)
+{
+    uint64_t chunk = (uint64_t)st->leaf_keys_est;
+    uint64_t runs = 0;
+    for (uint64_t j = 0; j < st->cand_count; j++) {
+        runs += st->cand[j].leaf ? 1 : (st->cand[j].count + chunk - 1) / chunk;
+    }
+    uint64_t stride = (runs + BULK_SEARCH_RUNS - 1) / BULK_SEARCH_RUNS;
+    double sum = 0.0;
+    double sampled = 0.0;
+    uint64_t run = 0; /* index of the child's first run over the level */
+    for (uint64_t j = 0; j < st->cand_count; j++) {
+        const bulk_child *child = &st->cand[j];
+        uint64_t size = child->leaf ? child->count : chunk;
+        uint64_t child_runs = child->leaf ? 1 : (child->count + chunk - 1) / chunk;
+        for (uint64_t r = (stride - run % stride) % stride; r < child_runs; r += stride) {
+            uint64_t n = child->count - r * size < size ? child->count - r * size : size;
+            sum += run_search_sum(st, first + child->first + r * size, n);
+            sampled += (double)n;
+        }
+        run += child_runs;
+    }
+    ALEXDB_ASSERT(sampled > 0.0);
+    return sum / sampled * (double)count;
+}
+
+/* The running totals of one fanout's cost (step 3 at the top), but for its search term. */
 typedef struct level_cost {
-    double search_sum;
     double inner_keys;
     double leaves;
     double memory_size;
     uint64_t largest_inner;
 } level_cost;
 
-static void child_close(bulk_state *st, const uint64_t *keys, const bulk_child *child,
-                        level_cost *cost)
+static void child_cost(const bulk_state *st, uint64_t first, uint64_t count,
+                       const bulk_child *child, level_cost *cost)
 {
-    st->cand[st->cand_count++] = *child;
     if (child->leaf) {
-        cost->search_sum += leaf_search_sum(keys + child->first, child->count);
         cost->leaves += 1.0;
         return;
     }
     double leaves = ceil((double)child->count / st->leaf_keys_est);
-    /* its keys end in leaves too: as if cut into leaf-sized runs */
-    uint64_t chunk = (uint64_t)st->leaf_keys_est;
-    for (uint64_t i = 0; i < child->count; i += chunk) {
-        uint64_t n = child->count - i < chunk ? child->count - i : chunk;
-        cost->search_sum += leaf_search_sum(keys + child->first + i, n);
-    }
-    /* levels below: one, plus about one per 10 bits of its own model's error */
-    double error_bits = inner_error_bits(keys + child->first, child->count, st->leaf_keys_est);
+    /* levels below: one, plus about one per 10 bits of its own model's error, measured
+     * on the child's share of BULK_ERROR_POINTS keys (at least BULK_ERROR_POINTS_MIN) */
+    uint64_t points = (uint64_t)((double)child->count * BULK_ERROR_POINTS / (double)count);
+    if (points < BULK_ERROR_POINTS_MIN) points = BULK_ERROR_POINTS_MIN;
+    uint64_t stride = points >= child->count ? 1 : child->count / points;
+    double error_bits = run_error_bits(st, first + child->first, child->count, stride);
     cost->inner_keys += (double)child->count * (1.0 + error_bits / BULK_LEVEL_BITS);
     cost->leaves += leaves;
     cost->memory_size += BULK_NODE_SIZE + 2 * BULK_HEAP_OVERHEAD + BULK_CHILD_SIZE * leaves;
@@ -220,35 +404,18 @@ static void child_close(bulk_state *st, const uint64_t *keys, const bulk_child *
 static double level_evaluate(bulk_state *st, uint64_t first, uint64_t count,
                              const alex_inner_node *shape, uint64_t *largest_inner_out)
 {
-    const uint64_t *keys = st->keys + first;
     uint32_t slot_count = 1u << shape->slot_count_log2;
-    level_cost cost = {0.0, 0.0, 0.0, BULK_NODE_SIZE, 0};
+    level_cost cost = {0.0, 0.0, BULK_NODE_SIZE, 0};
     if (slot_count > 64) cost.memory_size += BULK_SLOT_SIZE * slot_count + BULK_HEAP_OVERHEAD;
-    st->cand_count = 0;
-    bulk_child child = {0, 0, 0, false};
-    uint64_t i = 0;
-    uint32_t pred = alex_inner_node_predict(shape, keys[0]);
-    while (i < count) {
-        uint32_t slot = pred;
-        uint64_t j = i + 1;
-        while (j < count && (pred = alex_inner_node_predict(shape, keys[j])) == slot) j++;
-        uint64_t part = j - i;
-        if (child.count > 0 && child.leaf && bulk_fits(st, first + child.first, child.count + part)) {
-            child.count += part;
-        } else {
-            if (child.count > 0) child_close(st, keys, &child, &cost);
-            child = (bulk_child){i, part, child.count > 0 ? slot : 0,
-                                 bulk_fits(st, first + i, part)};
-        }
-        i = j;
-    }
-    child_close(st, keys, &child, &cost);
+    level_cut(st, first, count, shape);
+    for (uint64_t j = 0; j < st->cand_count; j++) child_cost(st, first, count, &st->cand[j], &cost);
     *largest_inner_out = cost.largest_inner;
     if (st->cand_count < 2) return INFINITY;
     if (st->cand_count > 2) {
         cost.memory_size += BULK_CHILD_SIZE * (double)st->cand_count + BULK_HEAP_OVERHEAD;
     }
-    double lookup = (BULK_SEARCH_WEIGHT * cost.search_sum + BULK_LOOKUP_WEIGHT * cost.inner_keys) /
+    double search_sum = level_search_sum(st, first, count);
+    double lookup = (BULK_SEARCH_WEIGHT * search_sum + BULK_LOOKUP_WEIGHT * cost.inner_keys) /
                     (double)count;
     return lookup + BULK_MEMORY_WEIGHT * cost.memory_size / cost.leaves;
 }
@@ -379,8 +546,12 @@ static int task_node(bulk_state *st, const bulk_task *task)
     for (uint32_t j = (uint32_t)st->best_count; j-- > 0;) {
         const bulk_child *child = &st->best[j];
         bool found = true;
-        uint64_t low = alex_inner_node_first_key_at(node, child->slot_first, task->low, high, &found);
-        ALEXDB_ASSERT(found && low <= st->keys[task->first + child->first]);
+        /* The boundary lies after the key before the child (routed to an earlier slot)
+         * and at or before the child's first key: search only there. */
+        uint64_t from = j > 0 ? st->keys[task->first + child->first - 1] + 1 : task->low;
+        uint64_t low = alex_inner_node_first_key_at(node, child->slot_first, from,
+                                                    st->keys[task->first + child->first], &found);
+        ALEXDB_ASSERT(found && low >= task->low && low <= high);
         bulk_task sub = {task->first + child->first, child->count, low, high, index, j,
                          task->depth + 1, child->leaf};
         rc = task_push(st, &sub);
@@ -434,8 +605,15 @@ int alex_inner_bulk_load(alex_inner *inner, const uint64_t *keys, uint64_t count
     alex_inner *built = calloc(1, sizeof(*built));
     if (built == NULL) return common_error(ALEXDB_NOMEM, "alex: bulk load: no memory");
     built->free_head = UINT32_MAX;
-    bulk_state st = {built, keys, fits, make_leaf, ctx, 1.0, NULL, NULL, 0, 0, 0, NULL, 0, 0};
-    int rc = bulk_run(&st, count);
+    bulk_state st = {built, keys, fits, make_leaf, ctx, 1.0, 1, NULL, NULL, NULL, NULL,
+                     0, 0, 0, NULL, 0, 0};
+    st.search_memo = calloc((size_t)1 << BULK_MEMO_LOG2, sizeof(bulk_memo));
+    st.error_memo = calloc((size_t)1 << BULK_MEMO_LOG2, sizeof(bulk_memo));
+    int rc = st.search_memo != NULL && st.error_memo != NULL
+                 ? bulk_run(&st, count)
+                 : common_error(ALEXDB_NOMEM, "alex: bulk load: no memory");
+    free(st.search_memo);
+    free(st.error_memo);
     free(st.cand);
     free(st.best);
     free(st.stack);

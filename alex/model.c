@@ -72,9 +72,41 @@ void alex_model_through(alex_model *model, uint64_t first_key, uint64_t split_ke
 }
 
 /*
+ * A first guess at the smallest key the model puts at slot >= slot: the model solved
+ * for the key, (slot - intercept) / slope, clamped into [lo, hi]. Only a guess (the
+ * division rounds, and keys above 2^53 collide as doubles); the caller corrects it
+ * exactly.
+ */
+static uint64_t first_key_guess(const alex_model *model, uint32_t slot, uint64_t lo, uint64_t hi)
+{
+    if (!(model->slope > 0.0)) return lo;
+    double x = ((double)slot - model->intercept) / model->slope;
+    if (!(x > (double)lo)) return lo; /* also catches NaN */
+    if (!(x < (double)hi)) return hi;
+    uint64_t guess = (uint64_t)x; /* x < (double)hi <= 2^64: in range */
+    if (guess < lo) return lo;
+    return guess > hi ? hi : guess;
+}
+
+/* The spacing of doubles near key: how far apart keys must be to predict apart. */
+static uint64_t key_spacing(uint64_t key)
+{
+    uint32_t bits = key == 0 ? 0u : 64u - (uint32_t)__builtin_clzll(key);
+    return bits > 53u ? 1ull << (bits - 53u) : 1u;
+}
+
+/*
  * The smallest key in [low, high] that the model puts at slot >= slot, or high + 1
- * (saturating: *found = false) if none. A bounded binary search on the exact
- * predictions, so the boundary agrees with routing bit for bit.
+ * (saturating: *found = false) if none.
+ *
+ * HOW IT WORKS. Predictions never decrease as keys grow (slope >= 0, IEEE rounding is
+ * monotone), so the answer is the boundary of a monotone predicate, and any bracket
+ * [lo, hi] with predict(hi) >= slot and every key below lo predicting below slot
+ * holds it. The bracket starts at the inverted model's guess and gallops away from it
+ * (steps of one double spacing, doubling) until the predicate flips; a binary search
+ * on the exact predictions then closes it. So the result is bit for bit what routing
+ * does, as a plain binary search over [low, high] would give, in about
+ * 2 log2(error of the guess) + log2(spacing) predictions instead of 64.
  */
 uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, uint32_t slot,
                                  uint64_t low, uint64_t high, bool *found)
@@ -83,8 +115,21 @@ uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, u
     *found = alex_model_predict(model, high, slot_count) >= slot;
     if (!*found) return high;
     uint64_t lo = low;
-    uint64_t hi = high; /* invariant: predict(hi) >= slot */
-    for (int step = 0; step < 65 && lo < hi; step++) {
+    uint64_t hi = high; /* invariant: predict(hi) >= slot, predict(< lo) < slot */
+    uint64_t guess = first_key_guess(model, slot, lo, hi);
+    uint64_t step = key_spacing(guess);
+    bool above = alex_model_predict(model, guess, slot_count) >= slot;
+    if (above) hi = guess;
+    else lo = guess + 1; /* guess < hi, as predict(hi) >= slot */
+    for (int i = 0; i < 64 && hi - lo > step; i++) {
+        uint64_t probe = above ? hi - step : lo + step;
+        bool probe_above = alex_model_predict(model, probe, slot_count) >= slot;
+        if (probe_above) hi = probe;
+        else lo = probe + 1;
+        if (probe_above != above) break;
+        if (step < (1ull << 62)) step *= 2;
+    }
+    for (int i = 0; i < 65 && lo < hi; i++) {
         uint64_t mid = lo + (hi - lo) / 2;
         if (alex_model_predict(model, mid, slot_count) >= slot) hi = mid;
         else lo = mid + 1;

@@ -410,11 +410,79 @@ static void test_full_heap_prefers_split(void **state)
     free(page);
 }
 
+/* Places two inline records of a_size and b_size bytes at a_at and b_at in page. */
+static int place_two(uint8_t *page, uint32_t a_at, uint32_t a_size, uint32_t b_at, uint32_t b_size)
+{
+    uint32_t n = alex_leaf_slot_count(page);
+    uint32_t offsets = alex_leaf_value_offsets_offset(n);
+    uint32_t keys_end = alex_leaf_keys_end(n);
+    uint32_t slots[2];
+    uint32_t found = 0;
+    for (uint32_t s = 0; s < n && found < 2; s++) {
+        if (bit(page, s)) slots[found++] = s;
+    }
+    assert_int_equal(found, 2);
+    common_store_u16le(page + ALEX_LEAF_FIELD_HEAP_OFFSET, (uint16_t)keys_end);
+    common_store_u16le(page + ALEX_LEAF_FIELD_HEAP_DEAD,
+                       (uint16_t)(PAGER_PAGE_SIZE - keys_end - a_size - b_size));
+    common_store_u16le(page + a_at, (uint16_t)(a_size - 2u));
+    common_store_u16le(page + b_at, (uint16_t)(b_size - 2u));
+    common_store_u16le(page + offsets + 2u * slots[0], (uint16_t)a_at);
+    common_store_u16le(page + offsets + 2u * slots[1], (uint16_t)b_at);
+    return alex_leaf_check("db.alex", page, PAGE_NO);
+}
+
+/*
+ * Heap coverage is marked 64 bytes at a time: records that touch, or overlap by one
+ * byte, on either side of a word edge and across several words, are told apart exactly.
+ */
+static void test_heap_overlap_at_word_edges(void **state)
+{
+    (void)state;
+    static const uint32_t sizes[] = { 2, 3, 62, 63, 64, 65, 66, 129, 1026 };
+    uint8_t *good = tu_aligned(PAGER_PAGE_SIZE);
+    uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
+    alex_entry entries[2];
+    for (uint32_t i = 0; i < 2; i++) {
+        entries[i] = (alex_entry){ .key = 10 + i, .value = { .size = 0, .data = value_bytes[0] } };
+    }
+    assert_int_equal(alex_leaf_build(good, entries, 2, 0, 100, ALEX_LEAF_DENSITY_BUILD), ALEXDB_OK);
+    uint32_t base = 1024; /* a word edge well inside the heap */
+    for (uint32_t ai = 0; ai < sizeof(sizes) / sizeof(sizes[0]); ai++) {
+        for (uint32_t bi = 0; bi < sizeof(sizes) / sizeof(sizes[0]); bi++) {
+            for (uint32_t shift = 0; shift < 8; shift++) {
+                for (int delta = -2; delta <= 1; delta++) {
+                    uint32_t a_at = base - 4u + shift + (shift > 3 ? 56u : 0u);
+                    uint32_t a_size = sizes[ai];
+                    uint32_t b_size = sizes[bi];
+                    uint32_t b_at = (uint32_t)((int)(a_at + a_size) + delta);
+                    bool overlap = delta < 0;
+                    if (b_at >= a_at + 2u && b_at + b_size <= PAGER_PAGE_SIZE) {
+                        memcpy(page, good, PAGER_PAGE_SIZE);
+                        int rc = place_two(page, a_at, a_size, b_at, b_size);
+                        assert_int_equal(rc, overlap ? ALEXDB_CORRUPT : ALEXDB_OK);
+                        if (overlap) assert_non_null(strstr(alexdb_errmsg(), "overlaps another"));
+                    }
+                    /* The other way round: the later slot's record first in the heap. */
+                    uint32_t a2 = (uint32_t)((int)(a_at + b_size) + delta);
+                    if (a2 < a_at + 2u || a2 + a_size > PAGER_PAGE_SIZE) continue;
+                    memcpy(page, good, PAGER_PAGE_SIZE);
+                    int rc = place_two(page, a2, a_size, a_at, b_size);
+                    assert_int_equal(rc, overlap ? ALEXDB_CORRUPT : ALEXDB_OK);
+                }
+            }
+        }
+    }
+    free(page);
+    free(good);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rejects_bad_fields),
         cmocka_unit_test(test_rejects_bad_arrays),
+        cmocka_unit_test(test_heap_overlap_at_word_edges),
         cmocka_unit_test(test_survives_garbage_and_bit_flips),
         cmocka_unit_test(test_cost_fresh_build),
         cmocka_unit_test(test_bad_model_prefers_retrain),

@@ -156,6 +156,80 @@ static void test_first_key_at_agrees_with_predict(void **state)
     }
 }
 
+/* A uniform double in [0, 1). */
+static double unit_draw(common_rng *rng)
+{
+    return (double)(common_rng_next(rng) >> 11) / 9007199254740992.0;
+}
+
+/* The plain bisection over [low, high] that first_key_at must agree with bit for bit. */
+static uint64_t first_key_reference(const alex_model *model, uint32_t slot_count, uint32_t slot,
+                                    uint64_t low, uint64_t high)
+{
+    uint64_t lo = low;
+    uint64_t hi = high;
+    for (int step = 0; step < 65 && lo < hi; step++) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (alex_model_predict(model, mid, slot_count) >= slot) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
+/*
+ * The inverted-model guess and its galloping correction give the bisection's answer
+ * for every slot of routing-like models: over all of uint64_t (keys far above 2^53,
+ * where doubles are thousands of keys apart), around 2^53, near 0, and on random ones.
+ */
+static void test_first_key_at_matches_bisection(void **state)
+{
+    (void)state;
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed() + 2);
+    for (int round = 0; round < 400; round++) {
+        uint32_t slot_count = 1u << (1 + common_rng_below(&rng, 12));
+        alex_model model;
+        uint64_t low = 0;
+        uint64_t high = UINT64_MAX;
+        switch (round % 4) {
+        case 0: /* a root over every key */
+            model.slope = slot_count / 18446744073709551616.0 * (0.5 + unit_draw(&rng));
+            model.intercept = unit_draw(&rng) - 0.5;
+            break;
+        case 1: /* a node whose keys straddle 2^53 */
+            low = (1ull << 53) - common_rng_below(&rng, 1u << 20);
+            high = low + (1u << 21);
+            model.slope = slot_count / (double)(1u << 21);
+            model.intercept = -model.slope * (double)low + unit_draw(&rng);
+            break;
+        case 2: /* a narrow node near 0 */
+            high = 1 + common_rng_below(&rng, 100000);
+            model.slope = slot_count / (double)high * (0.5 + unit_draw(&rng));
+            model.intercept = unit_draw(&rng) * 3.0 - 1.0;
+            break;
+        default:
+            random_model(&rng, &model, slot_count);
+            low = mixed_key(&rng);
+            high = mixed_key(&rng);
+            if (high < low) {
+                uint64_t swap = low;
+                low = high;
+                high = swap;
+            }
+            break;
+        }
+        for (uint32_t slot = 0; slot <= slot_count; slot += 1u + slot_count / 64u) {
+            bool found;
+            uint64_t key = alex_model_first_key_at(&model, slot_count, slot, low, high, &found);
+            if (!found) {
+                assert_true(alex_model_predict(&model, high, slot_count) < slot);
+                continue;
+            }
+            assert_true(key == first_key_reference(&model, slot_count, slot, low, high));
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_fit_degenerate),
         cmocka_unit_test(test_through),
         cmocka_unit_test(test_first_key_at_agrees_with_predict),
+        cmocka_unit_test(test_first_key_at_matches_bisection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
