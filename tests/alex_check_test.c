@@ -30,25 +30,6 @@ static alexdb *open_db(const char *dir)
     return tu_db_open(dir, 1u << 20);
 }
 
-static void page_read(const char *path, uint64_t page_no, uint8_t *page)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pread(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    close(fd);
-}
-
-static void page_write(const char *path, uint64_t page_no, const uint8_t *page)
-{
-    int fd = open(path, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    assert_int_equal(fsync(fd), 0);
-    close(fd);
-}
-
 static size_t size_of(uint64_t key)
 {
     return key % (BIG_EVERY * KEY_STEP) == 0 ? 1500 + key % 9000 : key % 40;
@@ -144,7 +125,7 @@ static void test_fences_changed(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     uint8_t *orig = tu_aligned(PAGER_PAGE_SIZE);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, page_no, orig);
+    tu_page_read(data, page_no, orig);
     static alex_entry entries[ALEX_LEAF_SLOT_COUNT_MAX];
     uint32_t count = alex_leaf_entries(orig, entries);
     assert_true(count >= 2);
@@ -165,7 +146,7 @@ static void test_fences_changed(void **state)
         pager_page_seal(page, page_no, pager_page_lsn(page));
         assert_int_equal(pager_page_check(data, page, page_no), ALEXDB_OK);
         assert_int_equal(alex_leaf_check(data, page, page_no), ALEXDB_OK);
-        page_write(data, page_no, page);
+        tu_page_write(data, page_no, page);
         db = open_db(fx->path);
         assert_int_equal(alexdb_check(db), ALEXDB_CORRUPT);
         expect_corrupt_at(data, page_no * PAGER_PAGE_SIZE, "fences");
@@ -182,7 +163,7 @@ static void test_fences_changed(void **state)
         }
         assert_int_equal(alexdb_close(db), ALEXDB_OK);
     }
-    page_write(data, page_no, orig);
+    tu_page_write(data, page_no, orig);
     db = open_db(fx->path);
     assert_int_equal(alexdb_check(db), ALEXDB_OK);
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
@@ -230,7 +211,7 @@ static void test_page_owned_twice(void **state)
     alex_route route;
     alex_inner_route(db->index->inner, 0, &route);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, route.leaf_page_no, page);
+    tu_page_read(data, route.leaf_page_no, page);
     alex_value value;
     assert_int_equal(alex_leaf_find(page, 0, &value, NULL), ALEXDB_OK);
     assert_true(value.size > ALEX_INLINE_VALUE_SIZE_MAX);
@@ -270,10 +251,10 @@ static void test_run_referenced_twice(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     uint8_t *a = tu_aligned(PAGER_PAGE_SIZE);
     uint8_t *b = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, ra.leaf_page_no, a);
+    tu_page_read(data, ra.leaf_page_no, a);
     alex_value va;
     assert_int_equal(alex_leaf_find(a, 0, &va, NULL), ALEXDB_OK);
-    page_read(data, rb.leaf_page_no, b);
+    tu_page_read(data, rb.leaf_page_no, b);
     uint32_t slot = alex_leaf_seek(b, other);
     uint32_t n = alex_leaf_slot_count(b);
     uint32_t rec = common_load_u16le(b + alex_leaf_value_offsets_offset(n) + 2 * slot);
@@ -282,7 +263,7 @@ static void test_run_referenced_twice(void **state)
     common_store_u64le(b + rec + 6, va.overflow_page_no);
     pager_page_seal(b, rb.leaf_page_no, pager_page_lsn(b));
     assert_int_equal(alex_leaf_check(data, b, rb.leaf_page_no), ALEXDB_OK);
-    page_write(data, rb.leaf_page_no, b);
+    tu_page_write(data, rb.leaf_page_no, b);
     db = open_db(fx->path);
     assert_int_equal(alexdb_check(db), ALEXDB_CORRUPT);
     expect_corrupt_at(data, va.overflow_page_no * PAGER_PAGE_SIZE, "owned twice");
@@ -314,15 +295,15 @@ static void test_key_count_mismatch(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     /* On disk: the payload's key count (re-sealed superblock in force). */
     uint8_t *pages = tu_aligned(2 * PAGER_PAGE_SIZE);
-    page_read(data, 0, pages);
-    page_read(data, 1, pages + PAGER_PAGE_SIZE);
+    tu_page_read(data, 0, pages);
+    tu_page_read(data, 1, pages + PAGER_PAGE_SIZE);
     uint64_t slot = common_load_u64le(pages + PAGER_PAGE_SIZE + SB_GENERATION_OFFSET) >
                             common_load_u64le(pages + SB_GENERATION_OFFSET) ? 1 : 0;
     uint8_t *sb = pages + slot * PAGER_PAGE_SIZE;
     assert_int_equal(common_load_u64le(sb + SB_PAYLOAD_OFFSET + PL_KEY_COUNT), KEY_COUNT);
     common_store_u64le(sb + SB_PAYLOAD_OFFSET + PL_KEY_COUNT, KEY_COUNT + 5);
     pager_page_seal(sb, slot, pager_page_lsn(sb));
-    page_write(data, slot, sb);
+    tu_page_write(data, slot, sb);
     db = open_db(fx->path);
     struct alexdb_stats st;
     assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
@@ -355,7 +336,7 @@ static void test_damaged_pages(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     tu_flip_bit(data, leaf * PAGER_PAGE_SIZE + 3000, 2);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, route.leaf_page_no, page);
+    tu_page_read(data, route.leaf_page_no, page);
     alex_value value;
     assert_int_equal(alex_leaf_find(page, 0, &value, NULL), ALEXDB_OK);
     uint64_t last = value.overflow_page_no + alex_overflow_page_count(value.size) - 1;

@@ -78,25 +78,6 @@ static alexdb *open_db(const char *dir)
     return db;
 }
 
-static void page_read(const char *path, uint64_t page_no, uint8_t *page)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pread(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    close(fd);
-}
-
-static void page_write(const char *path, uint64_t page_no, const uint8_t *page)
-{
-    int fd = open(path, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    assert_int_equal(fsync(fd), 0);
-    close(fd);
-}
-
 static uint64_t file_size_of(const char *path)
 {
     struct stat st;
@@ -203,8 +184,8 @@ static void expect_open_fails(const char *dir, const char *data, int rc_expected
 static uint32_t slot_in_force(const char *data, uint8_t *page_out)
 {
     uint8_t *pages = tu_aligned(2 * PAGER_PAGE_SIZE);
-    page_read(data, 0, pages);
-    page_read(data, 1, pages + PAGER_PAGE_SIZE);
+    tu_page_read(data, 0, pages);
+    tu_page_read(data, 1, pages + PAGER_PAGE_SIZE);
     bool valid0 = pager_page_check(data, pages, 0) == ALEXDB_OK;
     bool valid1 = pager_page_check(data, pages + PAGER_PAGE_SIZE, 1) == ALEXDB_OK;
     assert_true(valid0 || valid1);
@@ -243,7 +224,7 @@ static void meta_load(const char *data, meta *m)
     m->blob = malloc(m->run_count * META_DATA_SIZE);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
     for (uint64_t i = 0; i < m->run_count; i++) {
-        page_read(data, m->run_first + i, page);
+        tu_page_read(data, m->run_first + i, page);
         assert_int_equal(pager_page_kind(page), PAGER_KIND_INNER);
         memcpy(m->blob + i * META_DATA_SIZE, page + META_DATA, META_DATA_SIZE);
     }
@@ -261,7 +242,7 @@ static void meta_free(meta *m)
 static void sb_store(const char *data, meta *m)
 {
     pager_page_seal(m->sb, m->slot, pager_page_lsn(m->sb));
-    page_write(data, m->slot, m->sb);
+    tu_page_write(data, m->slot, m->sb);
 }
 
 /*
@@ -281,7 +262,7 @@ static void blob_store(const char *data, meta *m, const uint8_t *blob, uint64_t 
         uint64_t offset = i * META_DATA_SIZE;
         memcpy(page + META_DATA, blob + offset, COMMON_MIN((uint64_t)META_DATA_SIZE, size - offset));
         pager_page_seal(page, m->run_first + i, 0);
-        page_write(data, m->run_first + i, page);
+        tu_page_write(data, m->run_first + i, page);
     }
     free(page);
     uint8_t *pl = m->sb + SB_PAYLOAD_OFFSET;
@@ -415,43 +396,43 @@ static void test_swapped_pages(void **state)
     uint8_t *a = tu_aligned(PAGER_PAGE_SIZE);
     uint8_t *b = tu_aligned(PAGER_PAGE_SIZE);
     uint64_t leaf = 2; /* the first leaf of a new database */
-    page_read(fx->data, leaf, b);
+    tu_page_read(fx->data, leaf, b);
     assert_int_equal(pager_page_kind(b), PAGER_KIND_LEAF);
     for (int resealed = 0; resealed < 2; resealed++) {
         /* The metadata's first page and a leaf trade places. */
-        page_read(fx->data, m.run_first, a);
-        page_read(fx->data, leaf, b);
+        tu_page_read(fx->data, m.run_first, a);
+        tu_page_read(fx->data, leaf, b);
         if (resealed) {
             pager_page_seal(a, leaf, 0);
             pager_page_seal(b, m.run_first, 0);
         }
-        page_write(fx->data, m.run_first, b);
-        page_write(fx->data, leaf, a);
+        tu_page_write(fx->data, m.run_first, b);
+        tu_page_write(fx->data, leaf, a);
         expect_open_fails(fx->base.path, fx->data, ALEXDB_CORRUPT);
         image_restore(fx->data, &fx->good);
         /* The run's two pages in each other's place. */
-        page_read(fx->data, m.run_first, a);
-        page_read(fx->data, m.run_first + 1, b);
+        tu_page_read(fx->data, m.run_first, a);
+        tu_page_read(fx->data, m.run_first + 1, b);
         if (resealed) {
             pager_page_seal(a, m.run_first + 1, 0);
             pager_page_seal(b, m.run_first, 0);
         }
-        page_write(fx->data, m.run_first, b);
-        page_write(fx->data, m.run_first + 1, a);
+        tu_page_write(fx->data, m.run_first, b);
+        tu_page_write(fx->data, m.run_first + 1, a);
         expect_open_fails(fx->base.path, fx->data, ALEXDB_CORRUPT);
         image_restore(fx->data, &fx->good);
         /* The first page twice. */
-        page_read(fx->data, m.run_first, a);
+        tu_page_read(fx->data, m.run_first, a);
         if (resealed) pager_page_seal(a, m.run_first + 1, 0);
-        page_write(fx->data, m.run_first + 1, a);
+        tu_page_write(fx->data, m.run_first + 1, a);
         expect_open_fails(fx->base.path, fx->data, ALEXDB_CORRUPT);
         image_restore(fx->data, &fx->good);
     }
     /* A page of the right run whose header says another blob size. */
-    page_read(fx->data, m.run_first + 1, a);
+    tu_page_read(fx->data, m.run_first + 1, a);
     common_store_u64le(a + META_BLOB_SIZE, m.blob_size + 1);
     pager_page_seal(a, m.run_first + 1, 0);
-    page_write(fx->data, m.run_first + 1, a);
+    tu_page_write(fx->data, m.run_first + 1, a);
     expect_open_fails(fx->base.path, fx->data, ALEXDB_CORRUPT);
     free(a);
     free(b);
@@ -527,13 +508,13 @@ static void test_both_payloads_zeroed(void **state)
     fixture *fx = *state;
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
     for (uint64_t slot = 0; slot < 2; slot++) {
-        page_read(fx->data, slot, page);
+        tu_page_read(fx->data, slot, page);
         memset(page + SB_PAYLOAD_OFFSET, 0, PAYLOAD_SIZE);
         if (common_load_u32le(page + SB_PAYLOAD_SIZE_OFFSET) == 0) {
             common_store_u32le(page + SB_PAYLOAD_SIZE_OFFSET, PAYLOAD_SIZE);
         }
         pager_page_seal(page, slot, pager_page_lsn(page));
-        page_write(fx->data, slot, page);
+        tu_page_write(fx->data, slot, page);
     }
     expect_open_fails(fx->base.path, fx->data, ALEXDB_CORRUPT);
     free(page);

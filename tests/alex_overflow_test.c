@@ -47,25 +47,6 @@ static uint64_t used_pages(alexdb *db)
     return (st.file_size - st.free_size) / PAGER_PAGE_SIZE;
 }
 
-static void page_read(const char *path, uint64_t page_no, uint8_t *page)
-{
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pread(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    close(fd);
-}
-
-static void page_write(const char *path, uint64_t page_no, const uint8_t *page)
-{
-    int fd = open(path, O_WRONLY);
-    assert_true(fd >= 0);
-    assert_int_equal(pwrite(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
-                     (ssize_t)PAGER_PAGE_SIZE);
-    assert_int_equal(fsync(fd), 0);
-    close(fd);
-}
-
 /* Re-seals a page edited in a test so that only its meaning is wrong, not its checksum. */
 static void page_reseal(uint8_t *page, uint64_t page_no)
 {
@@ -106,7 +87,7 @@ static run_ref run_of(alexdb *db, const char *data, uint64_t key)
     run_ref r;
     r.leaf_page_no = leaf_page_of(db, key);
     uint8_t *leaf = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, r.leaf_page_no, leaf);
+    tu_page_read(data, r.leaf_page_no, leaf);
     r.record = record_offset(leaf, key);
     assert_int_equal(common_load_u16le(leaf + r.record), ALEX_VALUE_TAG_OVERFLOW);
     r.size = common_load_u32le(leaf + r.record + 2);
@@ -121,7 +102,7 @@ static void expect_run_on_disk(const char *data, uint64_t key, const run_ref *r)
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
     uint32_t count = alex_overflow_page_count(r->size);
     for (uint32_t i = 0; i < count; i++) {
-        page_read(data, r->first + i, page);
+        tu_page_read(data, r->first + i, page);
         assert_int_equal(pager_page_check(data, page, r->first + i), ALEXDB_OK);
         assert_int_equal(pager_page_kind(page), PAGER_KIND_OVERFLOW);
         assert_int_equal(common_load_u64le(page + OVF_KEY), key);
@@ -374,28 +355,28 @@ static void test_page_of_other_run(void **state)
     make_two_runs(fx, data, &a, &b);
     uint8_t *orig = tu_aligned(PAGER_PAGE_SIZE);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, a.first, orig);
+    tu_page_read(data, a.first, orig);
     /* As copied: its page number is another's. */
-    page_read(data, b.first, page);
-    page_write(data, a.first, page);
+    tu_page_read(data, b.first, page);
+    tu_page_write(data, a.first, page);
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
     /* Re-sealed in its new place: the key and size are another's. */
     page_reseal(page, a.first);
-    page_write(data, a.first, page);
+    tu_page_write(data, a.first, page);
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
     /* Only the key differs. */
     memcpy(page, orig, PAGER_PAGE_SIZE);
     common_store_u64le(page + OVF_KEY, 2);
     page_reseal(page, a.first);
-    page_write(data, a.first, page);
+    tu_page_write(data, a.first, page);
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
     /* The same run's second page in the first place (run_index 1 where 0 belongs). */
-    page_read(data, a.first + 1, page);
+    tu_page_read(data, a.first + 1, page);
     page_reseal(page, a.first);
-    page_write(data, a.first, page);
+    tu_page_write(data, a.first, page);
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
     /* Restored, everything reads again and checks clean. */
-    page_write(data, a.first, orig);
+    tu_page_write(data, a.first, orig);
     alexdb *db = open_db(fx->path);
     assert_int_equal(alexdb_check(db), ALEXDB_OK);
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
@@ -414,19 +395,19 @@ static void test_size_and_tail(void **state)
     (void)b;
     uint8_t *orig = tu_aligned(PAGER_PAGE_SIZE);
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, a.first + 2, orig);
+    tu_page_read(data, a.first + 2, orig);
     memcpy(page, orig, PAGER_PAGE_SIZE);
     common_store_u32le(page + OVF_VALUE_SIZE, 3 * 4048 - 1);
     page_reseal(page, a.first + 2);
-    page_write(data, a.first + 2, page);
+    tu_page_write(data, a.first + 2, page);
     expect_key1_corrupt(fx, data, (a.first + 2) * PAGER_PAGE_SIZE);
-    page_write(data, a.first + 2, orig);
+    tu_page_write(data, a.first + 2, orig);
     /* Key 2's value ends 7 bytes before its second page's end: a stray byte there. */
-    page_read(data, b.first + 1, orig);
+    tu_page_read(data, b.first + 1, orig);
     memcpy(page, orig, PAGER_PAGE_SIZE);
     page[PAGER_PAGE_SIZE - 3] = 1;
     page_reseal(page, b.first + 1);
-    page_write(data, b.first + 1, page);
+    tu_page_write(data, b.first + 1, page);
     alexdb *db = open_db(fx->path);
     uint8_t *buf = malloc(2 * 4048);
     memset(buf, 0x5A, 2 * 4048);
@@ -446,12 +427,12 @@ static void test_size_and_tail(void **state)
 static void edit_reference(const char *data, const run_ref *a, uint32_t size, uint64_t first)
 {
     uint8_t *leaf = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, a->leaf_page_no, leaf);
+    tu_page_read(data, a->leaf_page_no, leaf);
     common_store_u32le(leaf + a->record + 2, size);
     common_store_u64le(leaf + a->record + 6, first);
     page_reseal(leaf, a->leaf_page_no);
     assert_int_equal(alex_leaf_check(data, leaf, a->leaf_page_no), ALEXDB_OK);
-    page_write(data, a->leaf_page_no, leaf);
+    tu_page_write(data, a->leaf_page_no, leaf);
     free(leaf);
 }
 
@@ -475,11 +456,11 @@ static void test_bad_reference(void **state)
     expect_key1_corrupt(fx, data, a.first * PAGER_PAGE_SIZE);
     /* A reference to a superblock makes the leaf itself invalid (FORMAT.md 3). */
     uint8_t *leaf = tu_aligned(PAGER_PAGE_SIZE);
-    page_read(data, a.leaf_page_no, leaf);
+    tu_page_read(data, a.leaf_page_no, leaf);
     common_store_u64le(leaf + a.record + 6, 1);
     page_reseal(leaf, a.leaf_page_no);
     assert_int_equal(alex_leaf_check(data, leaf, a.leaf_page_no), ALEXDB_CORRUPT);
-    page_write(data, a.leaf_page_no, leaf);
+    tu_page_write(data, a.leaf_page_no, leaf);
     free(leaf);
     alexdb *db = open_db(fx->path);
     size_t got = 0;

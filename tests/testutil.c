@@ -159,3 +159,22 @@ alexdb *tu_db_open(const char *dir, size_t cache_bytes)
     assert_int_equal(alexdb_open(dir, &opts, &db), ALEXDB_OK);
     return db;
 }
+
+void tu_page_read(const char *path, uint64_t page_no, uint8_t *page)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
+                     (ssize_t)PAGER_PAGE_SIZE);
+    close(fd);
+}
+
+void tu_page_write(const char *path, uint64_t page_no, const uint8_t *page)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, page, PAGER_PAGE_SIZE, (off_t)(page_no * PAGER_PAGE_SIZE)),
+                     (ssize_t)PAGER_PAGE_SIZE);
+    assert_int_equal(fsync(fd), 0);
+    close(fd);
+}

@@ -51,6 +51,10 @@ int tu_body_matches(const uint8_t *page, uint64_t page_no, uint64_t salt);
 struct alexdb;
 struct alexdb *tu_db_open(const char *dir, size_t cache_bytes);
 
+/* Reads / writes (and fsyncs) page page_no of the file at path, bypassing alexdb. */
+void tu_page_read(const char *path, uint64_t page_no, uint8_t *page);
+void tu_page_write(const char *path, uint64_t page_no, const uint8_t *page);
+
 /* Flips bit `bit` of the byte at offset in the file at path. */
 void tu_flip_bit(const char *path, uint64_t offset, int bit);
 
