@@ -303,24 +303,36 @@ static void pin_found(pager_frame *f, unsigned flags)
 }
 
 /*
+ * Pins page_no if the table has it (any state, or only VALID with valid_only) and counts
+ * a hit; NULL otherwise. Pinned under the stripe lock (P4).
+ */
+static pager_frame *pin_cached(pager *p, uint64_t page_no, unsigned flags, bool valid_only)
+{
+    uint32_t bucket = bucket_of(p, page_no);
+    pthread_mutex_lock(stripe_of(p, bucket));
+    pager_frame *f = table_find(p, bucket, page_no);
+    if (f != NULL && valid_only && atomic_load(&f->state) != PAGER_FRAME_VALID) f = NULL;
+    if (f != NULL) pin_found(f, flags);
+    pthread_mutex_unlock(stripe_of(p, bucket));
+    if (f != NULL) atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+    return f;
+}
+
+/*
  * Pins page_no if it is in the table (hit: *claimed = false), else claims a frame for
  * it in state READING (*claimed = true); the caller then reads it.
  */
 static int lookup_or_claim(pager *p, uint64_t page_no, unsigned flags, pager_frame **frame_out,
                            bool *claimed)
 {
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_t *lock = stripe_of(p, bucket);
     *claimed = false;
-    pthread_mutex_lock(lock);
-    pager_frame *f = table_find(p, bucket, page_no);
-    if (f != NULL) pin_found(f, flags);
-    pthread_mutex_unlock(lock);
+    pager_frame *f = pin_cached(p, page_no, flags, false);
     if (f != NULL) {
-        atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
         *frame_out = f;
         return ALEXDB_OK;
     }
+    uint32_t bucket = bucket_of(p, page_no);
+    pthread_mutex_t *lock = stripe_of(p, bucket);
     pager_frame *victim = NULL;
     int rc = frame_acquire(p, flags & PAGER_PIN_SCAN, &victim);
     if (rc != ALEXDB_OK) return rc;
@@ -477,14 +489,8 @@ int pager_pin(pager *p, uint64_t page_no, unsigned flags, pager_frame **frame_ou
     ALEXDB_ASSERT(p != NULL && frame_out != NULL);
     /* The hit path on its own: no batch arrays (and their stack probes) for one page. */
     if (COMMON_LIKELY(page_no < atomic_load_explicit(&p->page_count, memory_order_relaxed))) {
-        uint32_t bucket = bucket_of(p, page_no);
-        pthread_mutex_lock(stripe_of(p, bucket));
-        pager_frame *f = table_find(p, bucket, page_no);
-        bool hit = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
-        if (hit) pin_found(f, flags); /* P4: pinned under the stripe lock */
-        pthread_mutex_unlock(stripe_of(p, bucket));
-        if (hit) {
-            atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+        pager_frame *f = pin_cached(p, page_no, flags, true);
+        if (f != NULL) {
             *frame_out = f;
             return ALEXDB_OK;
         }
