@@ -27,6 +27,8 @@ uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot
 void alex_model_fit(alex_model *model, const uint64_t *keys, uint32_t count, double slot_count);
 /* The model through (first_key, 0) and (split_key, at); split_key > first_key. */
 void alex_model_through(alex_model *model, uint64_t first_key, uint64_t split_key, double at);
+/* A slope s with s * (double)offset >= 1 (offset >= 1), as close to 1/offset as possible. */
+double alex_model_slope_reaching_one(uint64_t offset);
 /* Smallest key in [low, high] predicted at a slot >= slot; *found = false if none. */
 uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, uint32_t slot,
                                  uint64_t low, uint64_t high, bool *found);

@@ -171,17 +171,6 @@ static void fit_unit(const uint64_t *keys, uint64_t count, alex_model *model)
     fit_unit_strided(keys, count, 1, model);
 }
 
-/* 1/offset nudged up until offset reaches slot 1 (as in inner_split.c). */
-static double slope_reaching_one(uint64_t offset)
-{
-    double x = (double)offset;
-    double slope = 1.0 / x;
-    for (int i = 0; i < 4 && !(slope * x >= 1.0); i++) slope = nextafter(slope, INFINITY);
-    if (!(slope * x >= 1.0)) slope *= 2.0;
-    ALEXDB_ASSERT(isfinite(slope) && slope * x >= 1.0);
-    return slope;
-}
-
 /*
  * Mean log2(error + 1) of the model an inner child over keys would fit (on offsets
  * from its first key, as node_choose does), the error counted in leaves: how far the
@@ -475,7 +464,7 @@ static int node_choose(bulk_state *st, uint64_t first, uint64_t count, uint32_t 
     trial = (alex_inner_node){0};
     trial.slot_count_log2 = 1;
     trial.key_base = st->keys[first];
-    trial.model.slope = slope_reaching_one(st->keys[first + count / 2] - st->keys[first]);
+    trial.model.slope = alex_model_slope_reaching_one(st->keys[first + count / 2] - st->keys[first]);
     uint64_t largest = 0;
     double cost = level_evaluate(st, first, count, &trial, &largest);
     ALEXDB_ASSERT(cost < INFINITY);

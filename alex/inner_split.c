@@ -177,21 +177,6 @@ static int try_expand(alex_inner *inner, alex_inner_node *node, uint32_t child,
 }
 
 /*
- * A slope that puts offset at slot 1 or beyond: 1/offset, nudged up by ulps (the
- * division can land a hair below 1), then doubled as a last resort.
- */
-static double slope_reaching_one(uint64_t offset)
-{
-    ALEXDB_ASSERT(offset >= 1);
-    double x = (double)offset;
-    double slope = 1.0 / x;
-    for (int i = 0; i < 4 && !(slope * x >= 1.0); i++) slope = nextafter(slope, INFINITY);
-    if (!(slope * x >= 1.0)) slope *= 2.0;
-    ALEXDB_ASSERT(isfinite(slope) && slope * x >= 1.0);
-    return slope;
-}
-
-/*
  * Whether the node made by a downward split should grow leftwards: at its parent's left
  * edge, when the parent grows leftwards or most of the keys lie below its model.
  */
@@ -240,11 +225,11 @@ static int split_downward(alex_inner *inner, const alex_route *route, uint32_t c
     uint64_t pivot = downward_pivot(keys, count); /* keys[0] < pivot <= keys[count - 1] */
     if (!reversed) {
         node->key_base = keys[0];
-        node->model.slope = slope_reaching_one(pivot - keys[0]);
+        node->model.slope = alex_model_slope_reaching_one(pivot - keys[0]);
     } else {
         node->flags = ALEX_INNER_REVERSED;
         node->key_base = keys[count - 1];
-        node->model.slope = slope_reaching_one(keys[count - 1] - (pivot - 1));
+        node->model.slope = alex_model_slope_reaching_one(keys[count - 1] - (pivot - 1));
     }
     node->model.intercept = 0.0;
     ALEXDB_ASSERT(alex_inner_node_predict(node, keys[0]) == 0);

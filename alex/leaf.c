@@ -27,56 +27,15 @@ _Static_assert(ALEX_LEAF_SLOT_COUNT_MAX * 10u + 88u + 8u * 5u == 3328u, "FORMAT.
 _Static_assert(88u + 8u + 20u + 2u * (ALEX_INLINE_VALUE_SIZE_MAX + 2u) <= PAGER_PAGE_SIZE,
                "a leaf of the two largest inline values fits one page");
 
-/*
- * The key loads of the search. gcc does not merge common_load_u64le's byte loop into one
- * load, so on a little-endian host a memcpy (one mov) is the same decoding.
- */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "memcpy load is the LE decoding");
-static inline uint64_t leaf_load_u64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-#else
-static inline uint64_t leaf_load_u64(const uint8_t *p)
-{
-    return common_load_u64le(p);
-}
-#endif
-
 static inline uint64_t key_at(const uint8_t *keys, uint32_t slot)
 {
-    return leaf_load_u64(keys + 8u * slot);
-}
-
-static double load_f64(const uint8_t *p)
-{
-    uint64_t bits = leaf_load_u64(p);
-    double d;
-    memcpy(&d, &bits, sizeof(d));
-    return d;
-}
-
-static void store_f64(uint8_t *p, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof(bits));
-    common_store_u64le(p, bits);
-}
-
-static void store_f32(uint8_t *p, float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof(bits));
-    common_store_u32le(p, bits);
+    return common_load_u64le(keys + 8u * slot);
 }
 
 void alex_leaf_model_get(const uint8_t *page, alex_model *model_out)
 {
-    model_out->slope = load_f64(page + ALEX_LEAF_FIELD_SLOPE);
-    model_out->intercept = load_f64(page + ALEX_LEAF_FIELD_INTERCEPT);
+    model_out->slope = common_load_f64le(page + ALEX_LEAF_FIELD_SLOPE);
+    model_out->intercept = common_load_f64le(page + ALEX_LEAF_FIELD_INTERCEPT);
 }
 
 uint32_t alex_leaf_slot_count(const uint8_t *page)
@@ -91,8 +50,8 @@ uint32_t alex_leaf_key_count(const uint8_t *page)
 
 void alex_leaf_fences(const uint8_t *page, uint64_t *low_out, uint64_t *high_out)
 {
-    *low_out = leaf_load_u64(page + ALEX_LEAF_FIELD_FENCE_LOW);
-    *high_out = leaf_load_u64(page + ALEX_LEAF_FIELD_FENCE_HIGH);
+    *low_out = common_load_u64le(page + ALEX_LEAF_FIELD_FENCE_LOW);
+    *high_out = common_load_u64le(page + ALEX_LEAF_FIELD_FENCE_HIGH);
 }
 
 size_t alex_leaf_free_bytes(const uint8_t *page)
@@ -175,10 +134,10 @@ static inline uint32_t occupied_from(const uint8_t *page, uint32_t n, uint32_t s
     const uint8_t *bitmap = page + ALEX_LEAF_FIELD_BITMAP;
     uint32_t words = (n + 63u) / 64u;
     uint32_t w = slot / 64u;
-    uint64_t bits = leaf_load_u64(bitmap + 8u * w) & (~0ull << (slot % 64u));
+    uint64_t bits = common_load_u64le(bitmap + 8u * w) & (~0ull << (slot % 64u));
     while (bits == 0) {
         if (++w >= words) return n;
-        bits = leaf_load_u64(bitmap + 8u * w);
+        bits = common_load_u64le(bitmap + 8u * w);
     }
     uint32_t found = w * 64u + (uint32_t)__builtin_ctzll(bits);
     ALEXDB_ASSERT(found < n);
@@ -199,7 +158,7 @@ void alex_leaf_value_decode(const uint8_t *page, uint32_t offset, alex_value *ou
                   offset + ALEX_OVERFLOW_RECORD_SIZE <= PAGER_PAGE_SIZE);
     out->size = common_load_u32le(page + offset + 2u);
     out->data = NULL;
-    out->overflow_page_no = leaf_load_u64(page + offset + 6u);
+    out->overflow_page_no = common_load_u64le(page + offset + 6u);
     ALEXDB_ASSERT(out->size > ALEX_INLINE_VALUE_SIZE_MAX);
 }
 
@@ -337,8 +296,8 @@ static void fields_store(uint8_t *page, uint32_t n, uint32_t count, uint32_t hea
     common_store_u16le(page + ALEX_LEAF_FIELD_SLOT_COUNT, (uint16_t)n);
     common_store_u16le(page + ALEX_LEAF_FIELD_KEY_COUNT, (uint16_t)count);
     common_store_u16le(page + ALEX_LEAF_FIELD_HEAP_OFFSET, (uint16_t)heap_offset);
-    store_f64(page + ALEX_LEAF_FIELD_SLOPE, model->slope);
-    store_f64(page + ALEX_LEAF_FIELD_INTERCEPT, model->intercept);
+    common_store_f64le(page + ALEX_LEAF_FIELD_SLOPE, model->slope);
+    common_store_f64le(page + ALEX_LEAF_FIELD_INTERCEPT, model->intercept);
     common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_LOW, fence_low);
     common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_HIGH, fence_high);
 }
@@ -392,7 +351,7 @@ int alex_leaf_build(uint8_t *page, const alex_entry *entries, uint32_t count, ui
     place_entries(page, n, entries, count, &model, heap_offset);
     double cost = alex_leaf_cost_expected(page);
     ALEXDB_ASSERT(isfinite(cost) && cost >= 0.0);
-    store_f32(page + ALEX_LEAF_FIELD_EXPECTED_COST, (float)cost);
+    common_store_f32le(page + ALEX_LEAF_FIELD_EXPECTED_COST, (float)cost);
     return ALEXDB_OK;
 }
 

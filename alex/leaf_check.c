@@ -49,22 +49,6 @@ typedef struct check_ctx {
     common_corrupt((ctx)->path, (ctx)->page_no * PAGER_PAGE_SIZE + (field_offset),                 \
                    "leaf page %" PRIu64 ": " fmt, (ctx)->page_no, __VA_ARGS__)
 
-static double load_f64(const uint8_t *p)
-{
-    uint64_t bits = common_load_u64le(p);
-    double d;
-    memcpy(&d, &bits, sizeof(d));
-    return d;
-}
-
-static float load_f32(const uint8_t *p)
-{
-    uint32_t bits = common_load_u32le(p);
-    float f;
-    memcpy(&f, &bits, sizeof(f));
-    return f;
-}
-
 static bool slot_occupied(const uint8_t *page, uint32_t slot)
 {
     return (page[ALEX_LEAF_FIELD_BITMAP + slot / 8u] >> (slot % 8u)) & 1u;
@@ -108,11 +92,11 @@ static int check_sizes(check_ctx *ctx)
 static int check_model(const check_ctx *ctx)
 {
     const uint8_t *page = ctx->page;
-    double slope = load_f64(page + ALEX_LEAF_FIELD_SLOPE);
+    double slope = common_load_f64le(page + ALEX_LEAF_FIELD_SLOPE);
     if (!isfinite(slope) || slope < 0.0) {
         return LEAF_CORRUPT(ctx, ALEX_LEAF_FIELD_SLOPE, "slope %g is not finite and >= 0", slope);
     }
-    double intercept = load_f64(page + ALEX_LEAF_FIELD_INTERCEPT);
+    double intercept = common_load_f64le(page + ALEX_LEAF_FIELD_INTERCEPT);
     if (!isfinite(intercept)) {
         return LEAF_CORRUPT(ctx, ALEX_LEAF_FIELD_INTERCEPT, "intercept %g is not finite",
                             intercept);
@@ -123,7 +107,7 @@ static int check_model(const check_ctx *ctx)
         return LEAF_CORRUPT(ctx, ALEX_LEAF_FIELD_FENCE_HIGH,
                             "fence_high %" PRIu64 " below fence_low %" PRIu64, high, low);
     }
-    float cost = load_f32(page + ALEX_LEAF_FIELD_EXPECTED_COST);
+    float cost = common_load_f32le(page + ALEX_LEAF_FIELD_EXPECTED_COST);
     if (!isfinite(cost) || cost < 0.0f) {
         return LEAF_CORRUPT(ctx, ALEX_LEAF_FIELD_EXPECTED_COST,
                             "expected_cost %g is not finite and >= 0", (double)cost);
@@ -369,7 +353,7 @@ void alex_leaf_cost_get(const uint8_t *page, alex_leaf_cost *cost_out)
     uint32_t shifts = common_load_u32le(page + ALEX_LEAF_FIELD_SHIFT_COUNT);
     cost_out->search_steps_avg = key_count > 0 ? (double)steps_sum / key_count : 0.0;
     cost_out->shifts_per_insert = inserts > 0 ? (double)shifts / inserts : 0.0;
-    cost_out->expected_cost = load_f32(page + ALEX_LEAF_FIELD_EXPECTED_COST);
+    cost_out->expected_cost = common_load_f32le(page + ALEX_LEAF_FIELD_EXPECTED_COST);
     cost_out->measured_cost =
         COST_SEARCH_WEIGHT * log2_error_avg(page) + COST_SHIFT_WEIGHT * cost_out->shifts_per_insert;
     ALEXDB_ASSERT(isfinite(cost_out->measured_cost) && cost_out->measured_cost >= 0.0);

@@ -137,3 +137,19 @@ uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, u
     ALEXDB_ASSERT(lo == hi);
     return lo;
 }
+
+/*
+ * A slope that puts offset (>= 1) at slot 1 or beyond: 1/offset, nudged up by ulps (the
+ * division can land a hair below 1), then doubled as a last resort. Used by inner nodes
+ * whose pivot must sit exactly at a key's offset from the node's base.
+ */
+double alex_model_slope_reaching_one(uint64_t offset)
+{
+    ALEXDB_ASSERT(offset >= 1);
+    double x = (double)offset;
+    double slope = 1.0 / x;
+    for (int i = 0; i < 4 && !(slope * x >= 1.0); i++) slope = nextafter(slope, INFINITY);
+    if (!(slope * x >= 1.0)) slope *= 2.0;
+    ALEXDB_ASSERT(isfinite(slope) && slope * x >= 1.0);
+    return slope;
+}

@@ -52,21 +52,6 @@ static uint64_t stream_checksum(const uint8_t *bytes, size_t size)
     return common_checksum(bytes + PERSIST_HDR_MAGIC, size - PERSIST_HDR_MAGIC);
 }
 
-static void store_f64(uint8_t *p, double v)
-{
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof(bits));
-    common_store_u64le(p, bits);
-}
-
-static double load_f64(const uint8_t *p)
-{
-    uint64_t bits = common_load_u64le(p);
-    double v;
-    memcpy(&v, &bits, sizeof(v));
-    return v;
-}
-
 /* ---- encode ------------------------------------------------------------------- */
 
 /*
@@ -117,8 +102,8 @@ static uint8_t *encode_node(const alex_inner_node *node, const uint32_t *renumbe
     p[PERSIST_NODE_FLAGS] = node->flags;
     common_store_u16le(p + PERSIST_NODE_RESERVED, 0);
     common_store_u32le(p + PERSIST_NODE_RUN_COUNT, node->child_count);
-    store_f64(p + PERSIST_NODE_SLOPE, node->model.slope);
-    store_f64(p + PERSIST_NODE_INTERCEPT, node->model.intercept);
+    common_store_f64le(p + PERSIST_NODE_SLOPE, node->model.slope);
+    common_store_f64le(p + PERSIST_NODE_INTERCEPT, node->model.intercept);
     common_store_u64le(p + PERSIST_NODE_BASE, node->key_base);
     p += PERSIST_NODE_SIZE;
     const alex_ref *children = alex_inner_node_children(node);
@@ -245,8 +230,8 @@ static int decode_node_fields(decode_state *st, uint32_t i, uint64_t *pos, alex_
     node->slot_count_log2 = (uint8_t)log2;
     node->flags = p[PERSIST_NODE_FLAGS];
     *runs_out = runs;
-    node->model.slope = load_f64(p + PERSIST_NODE_SLOPE);
-    node->model.intercept = load_f64(p + PERSIST_NODE_INTERCEPT);
+    node->model.slope = common_load_f64le(p + PERSIST_NODE_SLOPE);
+    node->model.intercept = common_load_f64le(p + PERSIST_NODE_INTERCEPT);
     node->key_base = common_load_u64le(p + PERSIST_NODE_BASE);
     if (log2 < 1 || (1u << (log2 < 31 ? log2 : 31)) > ALEX_INNER_SLOT_COUNT_MAX) {
         return DECODE_CORRUPT(st, *pos + PERSIST_NODE_LOG2, "node %u: bad slot count log2 %u", i, log2);

@@ -53,40 +53,93 @@ int common_errno_to_result(int errnum);
 const char *common_errmsg(void);
 void common_errmsg_clear(void);
 
-/* Little-endian codecs: page and record bytes are never overlaid with C structs. */
+/*
+ * Little-endian codecs: page and record bytes are never overlaid with C structs. Each is
+ * a memcpy plus a byte swap on big-endian hosts, which compilers turn into one load or
+ * store (a byte-by-byte loop is not merged by gcc, and these sit on the search path).
+ */
+#if !defined(__BYTE_ORDER__) || (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__ && \
+                                 __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__)
+#error "common.h needs __BYTE_ORDER__ (gcc or clang)"
+#endif
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define COMMON_LE16(x) __builtin_bswap16(x)
+#define COMMON_LE32(x) __builtin_bswap32(x)
+#define COMMON_LE64(x) __builtin_bswap64(x)
+#else
+#define COMMON_LE16(x) (x)
+#define COMMON_LE32(x) (x)
+#define COMMON_LE64(x) (x)
+#endif
+
 static inline void common_store_u16le(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
+    v = COMMON_LE16(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline void common_store_u32le(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+    v = COMMON_LE32(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline void common_store_u64le(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+    v = COMMON_LE64(v);
+    memcpy(p, &v, sizeof(v));
 }
 
 static inline uint16_t common_load_u16le(const uint8_t *p)
 {
-    return (uint16_t)(p[0] | (p[1] << 8));
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+    return COMMON_LE16(v);
 }
 
 static inline uint32_t common_load_u32le(const uint8_t *p)
 {
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return COMMON_LE32(v);
 }
 
 static inline uint64_t common_load_u64le(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-    return v;
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return COMMON_LE64(v);
+}
+
+/* IEEE-754 binary64 / binary32 as their little-endian bit patterns (models, costs). */
+static inline void common_store_f64le(uint8_t *p, double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof(bits));
+    common_store_u64le(p, bits);
+}
+
+static inline double common_load_f64le(const uint8_t *p)
+{
+    uint64_t bits = common_load_u64le(p);
+    double d;
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+static inline void common_store_f32le(uint8_t *p, float f)
+{
+    uint32_t bits;
+    memcpy(&bits, &f, sizeof(bits));
+    common_store_u32le(p, bits);
+}
+
+static inline float common_load_f32le(const uint8_t *p)
+{
+    uint32_t bits = common_load_u32le(p);
+    float f;
+    memcpy(&f, &bits, sizeof(f));
+    return f;
 }
 
 /* XXH3-64 with seed 0: the checksum of every page and log record (docs/FORMAT.md 1). */

@@ -92,20 +92,6 @@ static void corrupt_expect(uint8_t *page, uint32_t field_offset, const char *phr
     }
 }
 
-static void store_f64(uint8_t *p, double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof(bits));
-    common_store_u64le(p, bits);
-}
-
-static void store_f32(uint8_t *p, float f)
-{
-    uint32_t bits;
-    memcpy(&bits, &f, sizeof(bits));
-    common_store_u32le(p, bits);
-}
-
 /* Breaks one rule in a copy of good (page), then expects the check to name it. */
 #define BREAK(stmt, offset, phrase)                                                                \
     do {                                                                                           \
@@ -136,12 +122,12 @@ static void test_rejects_bad_fields(void **state)
     BREAK(common_store_u16le(page + 38, (uint16_t)(PAGER_PAGE_SIZE - l.heap_offset + 1)), 38,
           "above the heap");
     BREAK(common_store_u16le(page + 38, (uint16_t)(dead + 1)), 38, "heap bytes are dead");
-    BREAK(store_f64(page + 40, NAN), 40, "slope");
-    BREAK(store_f64(page + 40, -1.0), 40, "slope");
-    BREAK(store_f64(page + 48, INFINITY), 48, "intercept");
+    BREAK(common_store_f64le(page + 40, NAN), 40, "slope");
+    BREAK(common_store_f64le(page + 40, -1.0), 40, "slope");
+    BREAK(common_store_f64le(page + 48, INFINITY), 48, "intercept");
     BREAK(common_store_u64le(page + 64, 999), 64, "fence_high 999 below fence_low 1000");
-    BREAK(store_f32(page + 84, NAN), 84, "expected_cost");
-    BREAK(store_f32(page + 84, -0.5f), 84, "expected_cost");
+    BREAK(common_store_f32le(page + 84, NAN), 84, "expected_cost");
+    BREAK(common_store_f32le(page + 84, -0.5f), 84, "expected_cost");
     BREAK(page[88 + l.n / 8] |= (uint8_t)(1u << (l.n % 8)), 88 + 8 * (l.n / 64),
           "at or above slot_count");
     BREAK(page[88 + l.gap / 8] |= (uint8_t)(1u << (l.gap % 8)), 34, "bits set");
@@ -215,11 +201,11 @@ static void garbage(common_rng *rng, uint8_t *page, bool dressed)
     common_store_u16le(page + 36, (uint16_t)heap_offset);
     common_store_u16le(page + 38,
                        (uint16_t)common_rng_below(rng, PAGER_PAGE_SIZE - heap_offset + 1));
-    store_f64(page + 40, (double)common_rng_below(rng, 1000) * 1e-15);
-    store_f64(page + 48, (double)common_rng_below(rng, 1000) - 500.0);
+    common_store_f64le(page + 40, (double)common_rng_below(rng, 1000) * 1e-15);
+    common_store_f64le(page + 48, (double)common_rng_below(rng, 1000) - 500.0);
     common_store_u64le(page + 56, 0);
     common_store_u64le(page + 64, UINT64_MAX);
-    store_f32(page + 84, 1.0f);
+    common_store_f32le(page + 84, 1.0f);
 }
 
 /* Makes garbage's bitmap, key count, keys and gap copies consistent, so the heap rules run. */
