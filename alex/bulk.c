@@ -87,12 +87,7 @@ static int validate(const uint64_t *keys, const void *const *data, const size_t 
 /* Frees the overflow runs of values[0..count) after a failed load. */
 static void unwind(alex_index *index, const alex_value *values, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (values[i].size > ALEX_INLINE_VALUE_SIZE_MAX) {
-            alex_pages_release(index, values[i].overflow_page_no,
-                               alex_overflow_page_count(values[i].size));
-        }
-    }
+    for (size_t i = 0; i < count; i++) alex_value_unwind(index, &values[i]);
 }
 
 /* Turns the input into leaf values, writing overflow runs. */

@@ -69,6 +69,9 @@ void alex_pages_release(alex_index *index, uint64_t first, uint64_t count);
 /* Refuses changes after a half-done structure change (A9). */
 int alex_writable(alex_index *index) COMMON_WUR;
 
+/* Frees a value's overflow run that this index wrote and no leaf references yet. */
+void alex_value_unwind(alex_index *index, const alex_value *value);
+
 /* ---- overflow.c (docs/FORMAT.md 4) ---- */
 
 uint64_t alex_overflow_page_count(uint64_t value_size);

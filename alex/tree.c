@@ -266,27 +266,31 @@ static int release_value(alex_index *index, uint64_t key, const alex_value *valu
     return rc;
 }
 
-/* Frees a new value's run again after the change failed (our own reference: trusted). */
-static void unwind_value(alex_index *index, const alex_value *value)
+void alex_value_unwind(alex_index *index, const alex_value *value)
 {
     if (value->size > ALEX_INLINE_VALUE_SIZE_MAX) {
         alex_pages_release(index, value->overflow_page_no, alex_overflow_page_count(value->size));
     }
 }
 
-/* Upsert with the tree lock not held: shared for the leaf, exclusive to make room. */
-static int put_unlocked(alex_index *index, uint64_t key, const alex_value *value,
-                        alex_value *old_out, bool *replaced_out)
+/*
+ * Upserts, making room when the leaf is full (retrain or split) and trying again, at
+ * most ALEX_PUT_ATTEMPTS_MAX times. With exclusive_held the caller holds the tree lock
+ * exclusively (a group of operations); otherwise the upsert takes it shared and the
+ * structure change exclusively (A2).
+ */
+static int upsert_making_room(alex_index *index, uint64_t key, const alex_value *value,
+                              alex_value *old_out, bool *replaced_out, bool exclusive_held)
 {
     int rc = ALEXDB_FULL;
     for (uint32_t attempt = 0; attempt < ALEX_PUT_ATTEMPTS_MAX && rc == ALEXDB_FULL; attempt++) {
-        pthread_rwlock_rdlock(&index->tree_lock);
+        if (!exclusive_held) pthread_rwlock_rdlock(&index->tree_lock);
         rc = alex_tree_upsert(index, key, value, old_out, replaced_out);
-        pthread_rwlock_unlock(&index->tree_lock);
+        if (!exclusive_held) pthread_rwlock_unlock(&index->tree_lock);
         if (rc != ALEXDB_FULL) break;
-        pthread_rwlock_wrlock(&index->tree_lock);
+        if (!exclusive_held) pthread_rwlock_wrlock(&index->tree_lock);
         rc = alex_smo_make_room(index, key, alex_value_record_size(value->size));
-        pthread_rwlock_unlock(&index->tree_lock);
+        if (!exclusive_held) pthread_rwlock_unlock(&index->tree_lock);
         if (rc == ALEXDB_OK) rc = ALEXDB_FULL; /* retry the upsert */
     }
     if (rc == ALEXDB_FULL) {
@@ -305,9 +309,9 @@ int alex_put(alex_index *index, uint64_t key, const void *data, size_t size)
     if (rc != ALEXDB_OK) return rc;
     alex_value old;
     bool replaced = false;
-    rc = put_unlocked(index, key, &value, &old, &replaced);
+    rc = upsert_making_room(index, key, &value, &old, &replaced, false);
     if (rc != ALEXDB_OK) {
-        unwind_value(index, &value);
+        alex_value_unwind(index, &value);
         return rc;
     }
     if (!replaced) atomic_fetch_add(&index->key_count, 1);
@@ -348,14 +352,7 @@ static int apply_one(alex_index *index, const alex_op *op, const alex_value *val
         *replaced_out = rc == ALEXDB_OK;
         return rc == ALEXDB_NOTFOUND ? ALEXDB_OK : rc;
     }
-    int rc = ALEXDB_FULL;
-    for (uint32_t attempt = 0; attempt < ALEX_PUT_ATTEMPTS_MAX && rc == ALEXDB_FULL; attempt++) {
-        rc = alex_tree_upsert(index, op->key, value, old_out, replaced_out);
-        if (rc != ALEXDB_FULL) break;
-        rc = alex_smo_make_room(index, op->key, alex_value_record_size(value->size));
-        if (rc == ALEXDB_OK) rc = ALEXDB_FULL;
-    }
-    return rc;
+    return upsert_making_room(index, op->key, value, old_out, replaced_out, true);
 }
 
 /*
@@ -401,7 +398,7 @@ int alex_apply(alex_index *index, const alex_op *ops, size_t count)
     if (rc == ALEXDB_OK) rc = reserve_pages(index, put_count, record_bytes);
     if (rc != ALEXDB_OK) {
         for (size_t i = 0; i < prepared && values != NULL; i++) {
-            if (!ops[i].is_delete) unwind_value(index, &values[i]);
+            if (!ops[i].is_delete) alex_value_unwind(index, &values[i]);
         }
         goto done;
     }
