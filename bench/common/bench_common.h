@@ -1,7 +1,7 @@
 /*
  * bench_common.h: what the benchmark programs under bench/ share, built once into a
- * small library (CMakeLists.txt): a log-linear latency histogram (hist.c) and a start
- * gate that releases reader threads together once all are set up (gate.c). Plain libc:
+ * small library (CMakeLists.txt): a log-linear latency histogram (hist.c), a start gate
+ * and a runner for measured threads (gate.c), and small reporting helpers (util.c). Plain libc:
  * no alexdb internals, so every program can use it.
  */
 #ifndef BENCH_COMMON_H
@@ -9,6 +9,8 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- Latency histogram: log-linear, 64 sub-buckets per power of two ---- */
@@ -44,5 +46,36 @@ void bench_gate_arrive_and_wait(bench_gate *gate);
 /* The starter: waits until count threads have arrived. */
 void bench_gate_wait_ready(bench_gate *gate, uint32_t count);
 void bench_gate_open(bench_gate *gate);
+
+/* ---- Measured threads: start, release together, run for a while, stop ---- */
+
+/* What a measured thread shares with the runner: the first member of its context. */
+typedef struct bench_thread {
+    pthread_t thread;
+    bench_gate *start;   /* arrive here once set up (bench_gate_arrive_and_wait) */
+    _Atomic bool *stop;  /* run until this turns true */
+} bench_thread;
+
+/*
+ * Starts count threads running fn on contexts[i] (at contexts + i * context_size, each
+ * beginning with a bench_thread), waits until all have arrived at the gate, calls
+ * opened(arg) (where the caller starts its clock), opens the gate, sleeps run_ns, stops
+ * and joins them. Returns 0, or the errno of a pthread_create that failed: the threads
+ * already started are still released, stopped at once and joined. *created_out tells
+ * how many ran.
+ */
+int bench_threads_run(void *contexts, size_t context_size, uint32_t count, void *(*fn)(void *),
+                      uint64_t run_ns, void (*opened)(void *), void *arg, uint32_t *created_out);
+
+/* ---- Small reporting helpers ---- */
+
+#define BENCH_MEDIAN_COUNT_MAX 64u
+
+/* The median of count (1..BENCH_MEDIAN_COUNT_MAX) values; values are left as they are. */
+double bench_median(const double *values, uint32_t count);
+/* fio's way of writing a rate: 812, 71.2k, 1.05M. Returns buf. */
+const char *bench_format_rate(double rate, char *buf, size_t buf_size);
+/* Sleeps ns, resuming after signals. */
+void bench_sleep_ns(uint64_t ns);
 
 #endif /* BENCH_COMMON_H */

@@ -271,8 +271,8 @@ static int run_level(cold_ctx *c, ib_cold_level *lv)
                lv->thread_count, lv->thread_count == 1 ? "" : "s", round + 1, rounds, raw, db,
                raw > 0 ? 100.0 * db / raw : 0.0, raw_first ? "raw" : "alexdb");
     }
-    lv->alexdb_median = index_bench_median(lv->alexdb_ops_per_s, rounds);
-    lv->raw_median = index_bench_median(lv->raw_iops, rounds);
+    lv->alexdb_median = bench_median(lv->alexdb_ops_per_s, rounds);
+    lv->raw_median = bench_median(lv->raw_iops, rounds);
     report_level(lv);
     return ALEXDB_OK;
 }

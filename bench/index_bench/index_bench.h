@@ -50,6 +50,7 @@
 #define IB_VALUE_SIZE_MAX (1u << 20)       /* the benchmark's bound, far below the API's */
 #define IB_SECONDS_MAX 3600.0
 #define IB_ROUND_COUNT_MAX 15u
+_Static_assert(IB_ROUND_COUNT_MAX <= BENCH_MEDIAN_COUNT_MAX, "bench_median takes them all");
 #define IB_COLD_THREADS_COUNT_MAX 8u       /* entries in --cold-threads */
 #define IB_THREAD_COUNT_MAX 256u
 #define IB_SCAN_KEY_COUNT 100u
@@ -312,6 +313,5 @@ void index_bench_report_line(const char *name, uint64_t op_count, uint64_t elaps
                              const char *unit, const char *tail);
 void index_bench_report_stats(const char *label, const struct alexdb_stats *s);
 void index_bench_report_table(const ib_bench *b);
-double index_bench_median(const double *values, uint32_t count);
 
 #endif /* INDEX_BENCH_H */

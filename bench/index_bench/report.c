@@ -9,7 +9,7 @@
  * (ANCHORS 2): keep these constants and bench/README.md in step.
  *
  * Entry points: index_bench_report_line(), index_bench_report_stats(),
- * index_bench_report_table(), index_bench_median().
+ * index_bench_report_table().
  */
 #include "index_bench.h"
 
@@ -46,30 +46,6 @@ void index_bench_report_stats(const char *label, const struct alexdb_stats *s)
            s->retrain_count, s->merge_count, s->io_backend != NULL ? s->io_backend : "?");
 }
 
-double index_bench_median(const double *values, uint32_t count)
-{
-    IB_ASSERT(count > 0 && count <= IB_ROUND_COUNT_MAX);
-    double sorted[IB_ROUND_COUNT_MAX];
-    memcpy(sorted, values, count * sizeof(double));
-    for (uint32_t i = 1; i < count; i++) {
-        for (uint32_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-            double t = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = t;
-        }
-    }
-    return count % 2 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0;
-}
-
-/* fio's way of writing a rate: 812, 71.2k, 1.05M. */
-static const char *format_rate(double rate, char *buf, size_t buf_size)
-{
-    if (rate >= 1e6) snprintf(buf, buf_size, "%.2fM", rate / 1e6);
-    else if (rate >= 1e3) snprintf(buf, buf_size, "%.1fk", rate / 1e3);
-    else snprintf(buf, buf_size, "%.0f", rate);
-    return buf;
-}
-
 static void row(const char *figure, const char *measured, const char *target, bool pass)
 {
     printf("%-50s %12s  %-26s %s\n", figure, measured, target, pass ? "PASS" : "BELOW");
@@ -78,7 +54,7 @@ static void row(const char *figure, const char *measured, const char *target, bo
 static void rate_row(const char *figure, double rate, double target, const char *target_text)
 {
     char buf[32];
-    row(figure, format_rate(rate, buf, sizeof(buf)), target_text, rate >= target);
+    row(figure, bench_format_rate(rate, buf, sizeof(buf)), target_text, rate >= target);
 }
 
 static void inner_row(const char *db_name, const struct alexdb_stats *s)
@@ -101,8 +77,8 @@ static void cold_rows(const ib_cold_level *lv)
     row(figure, buf, "1.00", per_miss < TARGET_READS_PER_MISS + 0.005 && lv->miss_count > 0);
     double ratio = lv->raw_median > 0 ? lv->alexdb_median / lv->raw_median : 0.0;
     char raw_text[32];
-    format_rate(lv->alexdb_median, buf, sizeof(buf));
-    format_rate(lv->raw_median, raw_text, sizeof(raw_text));
+    bench_format_rate(lv->alexdb_median, buf, sizeof(buf));
+    bench_format_rate(lv->raw_median, raw_text, sizeof(raw_text));
     snprintf(figure, sizeof(figure), "cold, %u thread%s: alexdb vs raw (%s vs %s)",
              lv->thread_count, lv->thread_count == 1 ? "" : "s", buf, raw_text);
     snprintf(buf, sizeof(buf), "%.2f%%", 100.0 * ratio);

@@ -19,15 +19,13 @@
 #include <time.h>
 
 typedef struct reader_ctx {
+    bench_thread base; /* first: bench_threads_run() starts and stops it */
     const ib_read_target *target;
     ib_reader_kind kind;
     uint64_t seed;
-    bench_gate *start;
-    _Atomic bool *stop;
     latency_hist *hist;
     uint64_t op_count;
     int rc;
-    pthread_t thread;
 } reader_ctx;
 
 /* One alexdb_get of a random key, its value checked in full. */
@@ -68,8 +66,8 @@ static void *reader_main(void *arg)
         c->rc = buf == NULL ? index_bench_errorf(ALEXDB_NOMEM, "out of memory for a value")
                             : alexdb_read_one(t, &rng, buf); /* untimed: makes the ring */
     }
-    bench_gate_arrive_and_wait(c->start);
-    while (c->rc == ALEXDB_OK && !atomic_load_explicit(c->stop, memory_order_relaxed)) {
+    bench_gate_arrive_and_wait(c->base.start);
+    while (c->rc == ALEXDB_OK && !atomic_load_explicit(c->base.stop, memory_order_relaxed)) {
         uint64_t t0 = index_bench_now_ns();
         c->rc = c->kind == IB_READER_RAW ? raw_read_one(t, &rng, raw) : alexdb_read_one(t, &rng, buf);
         if (c->rc != ALEXDB_OK) break;
@@ -81,39 +79,22 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-static void sleep_ns(uint64_t ns)
+static void note_start(void *arg)
 {
-    struct timespec left = {.tv_sec = (time_t)(ns / 1000000000ULL),
-                            .tv_nsec = (long)(ns % 1000000000ULL)};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
-    }
+    *(uint64_t *)arg = index_bench_now_ns();
 }
 
 /* Starts the readers, opens the gate once all are set up, stops them after seconds. */
 static int start_and_run(reader_ctx *ctxs, uint32_t count, double seconds,
                          uint64_t *elapsed_ns_out)
 {
-    bench_gate start = BENCH_GATE_INIT;
-    _Atomic bool stop = false;
+    uint64_t start_ns = 0;
     uint32_t created = 0;
-    int rc = ALEXDB_OK;
-    for (; created < count; created++) {
-        ctxs[created].start = &start;
-        ctxs[created].stop = &stop;
-        int err = pthread_create(&ctxs[created].thread, NULL, reader_main, &ctxs[created]);
-        if (err != 0) {
-            rc = index_bench_errorf(ALEXDB_NOMEM, "pthread_create: %s", strerror(err));
-            break;
-        }
-    }
-    bench_gate_wait_ready(&start, created);
-    uint64_t start_ns = index_bench_now_ns();
-    bench_gate_open(&start);
-    if (rc == ALEXDB_OK) sleep_ns((uint64_t)(seconds * 1e9));
-    atomic_store(&stop, true);
-    for (uint32_t i = 0; i < created; i++) pthread_join(ctxs[i].thread, NULL);
+    int err = bench_threads_run(ctxs, sizeof(*ctxs), count, reader_main, (uint64_t)(seconds * 1e9),
+                                note_start, &start_ns, &created);
     *elapsed_ns_out = index_bench_now_ns() - start_ns;
-    return rc;
+    return err == 0 ? ALEXDB_OK
+                    : index_bench_errorf(ALEXDB_NOMEM, "pthread_create: %s", strerror(err));
 }
 
 int index_bench_threads_run(const ib_read_target *target, ib_reader_kind kind,

@@ -257,30 +257,6 @@ double pager_bench_seconds_since(uint64_t start_ns)
     return (double)(common_now_ns() - start_ns) / 1e9;
 }
 
-/* fio's way of writing a rate: 812, 71.2k, 1.05M. */
-static const char *format_rate(double rate, char *buf, size_t buf_size)
-{
-    if (rate >= 1e6) snprintf(buf, buf_size, "%.2fM", rate / 1e6);
-    else if (rate >= 1e3) snprintf(buf, buf_size, "%.1fk", rate / 1e3);
-    else snprintf(buf, buf_size, "%.0f", rate);
-    return buf;
-}
-
-static double median(const double *values, uint32_t count)
-{
-    ALEXDB_ASSERT(count > 0 && count <= BENCH_ROUND_COUNT_MAX);
-    double sorted[BENCH_ROUND_COUNT_MAX];
-    memcpy(sorted, values, count * sizeof(double));
-    for (uint32_t i = 1; i < count; i++) {
-        for (uint32_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
-            double t = sorted[j];
-            sorted[j] = sorted[j - 1];
-            sorted[j - 1] = t;
-        }
-    }
-    return count % 2 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0;
-}
-
 static double measurement_iops(const measurement *m)
 {
     return m->elapsed_ns == 0 ? 0.0 : (double)m->page_count * 1e9 / (double)m->elapsed_ns;
@@ -326,9 +302,9 @@ static int run_depth(bench *b, uint32_t depth_index)
         fprintf(
             b->out,
             "  depth %u round %u/%u: raw %s  pager %s (%.1f%%)  raw-continuous %s  [%s first]\n",
-            r->depth, round + 1, b->opt.round_count, format_rate(raw, raw_buf, sizeof(raw_buf)),
-            format_rate(pgr, pager_buf, sizeof(pager_buf)), raw > 0 ? 100.0 * pgr / raw : 0.0,
-            b->raw_uring ? format_rate(measurement_iops(&r->rounds[KIND_CONTINUOUS][round]),
+            r->depth, round + 1, b->opt.round_count, bench_format_rate(raw, raw_buf, sizeof(raw_buf)),
+            bench_format_rate(pgr, pager_buf, sizeof(pager_buf)), raw > 0 ? 100.0 * pgr / raw : 0.0,
+            b->raw_uring ? bench_format_rate(measurement_iops(&r->rounds[KIND_CONTINUOUS][round]),
                                        cont_buf, sizeof(cont_buf))
                          : "n/a",
             pager_bench_kind_names[first]);
@@ -355,7 +331,7 @@ static void summarize(const bench *b, const depth_result *r, depth_summary *s)
             cpu_ns += r->rounds[k][i].cpu_ns;
             pages += r->rounds[k][i].page_count;
         }
-        s->iops[k] = median(iops, b->opt.round_count);
+        s->iops[k] = bench_median(iops, b->opt.round_count);
         s->cpu_us_per_page[k] = pages > 0 ? (double)cpu_ns / 1000.0 / (double)pages : 0.0;
     }
     uint64_t hits = 0, pins = 0;
@@ -390,9 +366,9 @@ static void report_text(bench *b)
             "depth %u: raw %s IOPS  pager %s IOPS  (%.1f%% of raw)  raw-continuous %s  hit %.2f%%"
             "  p50/p99 us: raw %.1f/%.1f  pager %.1f/%.1f  raw-continuous %s"
             "  cpu us/page: raw %.2f  pager %.2f\n",
-            r->depth, format_rate(s.iops[KIND_RAW], raw_buf, sizeof(raw_buf)),
-            format_rate(s.iops[KIND_PAGER], pager_buf, sizeof(pager_buf)), 100.0 * s.ratio,
-            b->raw_uring ? format_rate(s.iops[KIND_CONTINUOUS], cont_buf, sizeof(cont_buf)) : "n/a",
+            r->depth, bench_format_rate(s.iops[KIND_RAW], raw_buf, sizeof(raw_buf)),
+            bench_format_rate(s.iops[KIND_PAGER], pager_buf, sizeof(pager_buf)), 100.0 * s.ratio,
+            b->raw_uring ? bench_format_rate(s.iops[KIND_CONTINUOUS], cont_buf, sizeof(cont_buf)) : "n/a",
             100.0 * s.hit_ratio, latency_hist_percentile_us(&r->hist[KIND_RAW], 0.50),
             latency_hist_percentile_us(&r->hist[KIND_RAW], 0.99),
             latency_hist_percentile_us(&r->hist[KIND_PAGER], 0.50),

@@ -181,16 +181,14 @@ int pager_bench_continuous_run(bench *b, uint32_t depth, uint64_t seed, measurem
 /* ---- Threads mode: depth threads, each one read at a time ---------------------- */
 
 typedef struct thread_ctx {
+    bench_thread base; /* first: bench_threads_run() starts and stops it */
     bench *b;
     bench_kind kind;
     uint64_t seed;
-    bench_gate *start;
-    _Atomic bool *stop;
     latency_hist *hist;
     uint64_t page_count;
     int rc;
     char errmsg[COMMON_ERRMSG_SIZE_MAX];
-    pthread_t thread;
 } thread_ctx;
 
 static int thread_read_one(thread_ctx *t, common_rng *rng, struct io_uring *ring, uint8_t *buf)
@@ -239,8 +237,8 @@ static void *thread_main(void *arg)
     bool ring_ready = false;
     uint8_t *buf = NULL;
     t->rc = thread_setup(t, &rng, &ring, &ring_ready, &buf);
-    bench_gate_arrive_and_wait(t->start);
-    while (t->rc == ALEXDB_OK && !atomic_load_explicit(t->stop, memory_order_relaxed)) {
+    bench_gate_arrive_and_wait(t->base.start);
+    while (t->rc == ALEXDB_OK && !atomic_load_explicit(t->base.stop, memory_order_relaxed)) {
         uint64_t t0 = common_now_ns();
         t->rc = thread_read_one(t, &rng, ring_ready ? &ring : NULL, buf);
         if (t->rc != ALEXDB_OK) break;
@@ -253,43 +251,30 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static void sleep_ns(uint64_t ns)
+typedef struct meter_start_arg {
+    bench *b;
+    meter *mt;
+} meter_start_arg;
+
+static void start_meter(void *arg)
 {
-    struct timespec left = {.tv_sec = (time_t)(ns / 1000000000ULL),
-                            .tv_nsec = (long)(ns % 1000000000ULL)};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
-    }
+    meter_start_arg *a = arg;
+    meter_start(a->b, a->mt);
 }
 
 /* Starts depth threads, opens the gate once all are set up, stops them after --seconds. */
 static int threads_start_and_run(bench *b, thread_ctx *ctxs, uint32_t depth, measurement *out)
 {
-    bench_gate start = BENCH_GATE_INIT;
-    _Atomic bool stop = false;
-    uint32_t created = 0;
-    int rc = ALEXDB_OK;
-    for (; created < depth; created++) {
-        ctxs[created].start = &start;
-        ctxs[created].stop = &stop;
-        int err = pthread_create(&ctxs[created].thread, NULL, thread_main, &ctxs[created]);
-        if (err != 0) {
-            rc = pager_bench_errorf(ALEXDB_NOMEM, "pthread_create: %s", strerror(err));
-            break;
-        }
-    }
-    bench_gate_wait_ready(&start, created);
     meter mt;
-    meter_start(b, &mt);
-    bench_gate_open(&start);
-    if (rc == ALEXDB_OK) sleep_ns(measure_ns(b));
-    atomic_store(&stop, true);
+    meter_start_arg arg = {.b = b, .mt = &mt};
+    uint32_t created = 0;
+    int err = bench_threads_run(ctxs, sizeof(*ctxs), depth, thread_main, measure_ns(b), start_meter,
+                                &arg, &created);
     uint64_t pages = 0;
-    for (uint32_t i = 0; i < created; i++) {
-        pthread_join(ctxs[i].thread, NULL);
-        pages += ctxs[i].page_count;
-    }
+    for (uint32_t i = 0; i < created; i++) pages += ctxs[i].page_count;
     meter_stop(b, &mt, pages, out);
-    return rc;
+    return err == 0 ? ALEXDB_OK
+                    : pager_bench_errorf(ALEXDB_NOMEM, "pthread_create: %s", strerror(err));
 }
 
 int pager_bench_threads_run(bench *b, bench_kind kind, uint32_t depth, uint64_t seed,

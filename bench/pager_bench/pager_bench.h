@@ -28,6 +28,7 @@
 #define BENCH_DEPTH_COUNT_MAX 16u
 #define BENCH_DEPTH_MAX PAGER_PIN_BATCH_MAX
 #define BENCH_ROUND_COUNT_MAX 15u
+_Static_assert(BENCH_ROUND_COUNT_MAX <= BENCH_MEDIAN_COUNT_MAX, "bench_median takes them all");
 #define BENCH_RESERVED_PAGE_COUNT 2u /* the superblocks: never read by the benchmark */
 #define BENCH_RUN_PAGE_COUNT PAGER_WRITE_RUN_PAGES_MAX /* 1 MiB per pager_write_pages */
 #define BENCH_EXTEND_PAGE_COUNT_MAX (1u << 18)
