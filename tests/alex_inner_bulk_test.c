@@ -1,11 +1,13 @@
 /*
  * alex_inner_bulk_test.c: the bulk load with ALEX's fanout tree (alex/inner_bulk.c),
- * on the simulated leaves of alex_inner_split_test.c: leaves are made in key order
+ * on the simulated leaves of alex_inner_sim.c: leaves are made in key order
  * with ranges that tile the key space, every key routes to its leaf, inserts after a
  * bulk load keep the oracle's invariants, and memory stays within 8 bytes per leaf.
  */
-#define ALEX_INNER_SIM_ONLY
-#include "alex_inner_split_test.c"
+#include "alex_inner_sim.h"
+
+#include <inttypes.h>
+#include <stdio.h>
 
 #include <math.h>
 

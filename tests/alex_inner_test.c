@@ -1,10 +1,12 @@
 /*
  * alex_inner_test.c: routing, exact ranges, iteration and statistics of the inner
  * nodes (alex/inner.c), on hand-made nodes and on the simulated leaves of
- * alex_inner_split_test.c.
+ * alex_inner_sim.c.
  */
-#define ALEX_INNER_SIM_ONLY
-#include "alex_inner_split_test.c"
+#include "alex_inner_sim.h"
+
+#include <inttypes.h>
+#include <stdio.h>
 
 #include <math.h>
 

@@ -5,9 +5,9 @@
  * run), random garbage, and one crafted case per "valid iff" rule, each failing with
  * ALEXDB_CORRUPT at the right offset or decoding to an index that validates.
  */
-#define ALEX_INNER_SIM_ONLY
-#include "alex_inner_split_test.c"
+#include "alex_inner_sim.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 
