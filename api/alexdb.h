@@ -38,7 +38,8 @@ enum alexdb_result {
     ALEXDB_NOSPACE = -8,    /* the device is full */
     ALEXDB_READONLY = -9,   /* the handle refuses writes (opened so, or a sticky error) */
     ALEXDB_TOOBIG = -10,    /* a value or request exceeds a documented limit */
-    ALEXDB_FULL = -11,      /* every cache frame is pinned; nothing can be evicted */
+    ALEXDB_FULL = -11,      /* no room: every cache frame is pinned, or a leaf stayed full
+                             * after repeated splits (a limit of the index was reached) */
     ALEXDB_CLOSED = -12,    /* the handle was already closed */
     ALEXDB_NOTSUP = -13,    /* the operation is not supported here */
 };

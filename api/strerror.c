@@ -19,7 +19,7 @@ const char *alexdb_strerror(int rc)
     case ALEXDB_NOSPACE: return "ALEXDB_NOSPACE: no space left on device";
     case ALEXDB_READONLY: return "ALEXDB_READONLY: handle is read-only";
     case ALEXDB_TOOBIG: return "ALEXDB_TOOBIG: request exceeds a limit";
-    case ALEXDB_FULL: return "ALEXDB_FULL: every cache frame is pinned";
+    case ALEXDB_FULL: return "ALEXDB_FULL: no room (cache frames all pinned, or a leaf cannot split)";
     case ALEXDB_CLOSED: return "ALEXDB_CLOSED: handle is closed";
     case ALEXDB_NOTSUP: return "ALEXDB_NOTSUP: operation not supported";
     default: return "unknown alexdb result code";
