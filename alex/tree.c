@@ -193,8 +193,8 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
     }
     pthread_rwlock_unlock(&index->tree_lock);
     atomic_fetch_add_explicit(&index->lookup_count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&index->lookup_read_count, pager_thread_read_count() - reads_before,
-                              memory_order_relaxed);
+    uint64_t reads = pager_thread_read_count() - reads_before;
+    if (reads != 0) atomic_fetch_add_explicit(&index->lookup_read_count, reads, memory_order_relaxed);
     return rc;
 }
 

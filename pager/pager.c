@@ -95,7 +95,10 @@ int pager_extend(pager *p, uint32_t count, uint64_t *first_page_no_out)
     uint64_t first = atomic_load(&p->page_count);
     uint64_t needed = first + count;
     int rc = ALEXDB_OK;
-    if (needed > p->file_page_count) {
+    if (needed > PAGER_PAGE_COUNT_MAX) {
+        rc = common_error(ALEXDB_FULL, "%s: %" PRIu64 " pages would pass the limit of %" PRIu64,
+                          pager_file_path(p->file), needed, PAGER_PAGE_COUNT_MAX);
+    } else if (needed > p->file_page_count) {
         /* Preallocate with real zeros so later in-place writes need no metadata. */
         uint64_t grow = COMMON_MAX(needed - p->file_page_count,
                                    COMMON_MAX((uint64_t)EXTEND_CHUNK_PAGES_MIN, first / 8));

@@ -27,6 +27,8 @@
 #define PAGER_PAGE_MAGIC 0x42445841u /* bytes "AXDB" */
 #define PAGER_FORMAT_VERSION 1u
 #define PAGER_PAGE_NO_NONE UINT64_MAX
+/* A file holds at most 2^32 pages (16 TiB; docs/FORMAT.md 2). */
+#define PAGER_PAGE_COUNT_MAX (UINT64_C(1) << 32)
 
 /* Header field offsets (docs/FORMAT.md 1.2). */
 #define PAGER_HDR_CHECKSUM 0u

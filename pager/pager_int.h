@@ -70,22 +70,33 @@ typedef enum pager_frame_state {
 
 #define PAGER_USAGE_MAX 3u
 #define PAGER_STRIPE_COUNT 64u
-#define PAGER_CHAIN_END UINT32_MAX
+/* pin_count of a frame no fast-path pin may take: FREE, claimed, or being evicted (P4). */
+#define PAGER_PIN_LOCKED (1u << 31)
+/* latch word: the writer bit, else the number of readers (P5). */
+#define PAGER_LATCH_EXCLUSIVE (1u << 31)
+/* The page map: page number -> frame, in chunks made on first use (P3). */
+#define PAGER_MAP_CHUNK_SHIFT 19u
+#define PAGER_MAP_CHUNK_ENTRIES (1u << PAGER_MAP_CHUNK_SHIFT)
+#define PAGER_MAP_CHUNK_SIZE (PAGER_MAP_CHUNK_ENTRIES * 4u) /* one 2 MiB huge page */
+#define PAGER_MAP_CHUNK_COUNT (uint32_t)(PAGER_PAGE_COUNT_MAX >> PAGER_MAP_CHUNK_SHIFT)
 
+/* One cache line: a hit touches this line and the page, nothing else. */
 struct pager_frame {
-    _Atomic uint64_t page_no;   /* PAGER_PAGE_NO_NONE when free */
-    _Atomic uint32_t pin_count;
+    _Atomic uint32_t pin_count; /* pins, or PAGER_PIN_LOCKED (P2, P4) */
     _Atomic uint32_t state;     /* pager_frame_state; futex word for readers' waiters */
+    _Atomic uint64_t page_no;   /* PAGER_PAGE_NO_NONE when free */
+    _Atomic uint32_t latch;     /* PAGER_LATCH_EXCLUSIVE or the reader count; futex word */
+    _Atomic uint32_t latch_sleepers; /* threads asleep (or about to be) on latch */
     _Atomic uint32_t usage;     /* clock usage count, 0..PAGER_USAGE_MAX */
     _Atomic uint32_t waiters;   /* 1 if a thread may sleep on state (futex) */
-    _Atomic bool dirty;
     _Atomic uint64_t lsn;       /* the largest LSN passed to pager_mark_dirty */
-    int32_t error;              /* valid in state ERROR */
-    uint32_t chain_next;        /* page table chain; guarded by the stripe lock */
-    uint32_t index;
     uint8_t *data;
-    pthread_rwlock_t latch;
-};
+    int32_t error;              /* valid in state ERROR */
+    uint32_t index;
+    _Atomic bool dirty;
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct pager_frame) == 64, "a frame descriptor is one cache line");
 
 struct pager {
     pager_file *file;
@@ -94,10 +105,10 @@ struct pager {
     pager_frame *frames;
     uint8_t *frame_memory;
     size_t frame_memory_size;
-    int frame_memory_numa;      /* 1: from libnuma, 0: from mmap */
 
-    uint32_t bucket_mask;
-    uint32_t *buckets;          /* chain heads, PAGER_CHAIN_END when empty */
+    /* PAGER_MAP_CHUNK_COUNT chunk pointers; an entry is a frame index + 1, 0 if none */
+    _Atomic(_Atomic uint32_t *) *map_chunks;
+    pthread_mutex_t map_lock;   /* makes chunks */
     pthread_mutex_t stripes[PAGER_STRIPE_COUNT];
 
     pthread_mutex_t free_lock;

@@ -2,11 +2,13 @@
  * pool.c: the buffer pool's frames, page table and eviction, and pinning.
  *
  * HOW IT WORKS
- * Frames are 4 KiB slots in one block of memory from libnuma (interleaved or local;
- * plain mmap where numa_available() < 0). A page table maps page numbers to frames:
- * a power-of-two array of chain heads, chains threaded through the frames, guarded by
- * PAGER_STRIPE_COUNT striped mutexes. A pin takes the stripe lock, finds the frame,
- * raises pin_count and releases the lock: a hit costs one uncontended mutex.
+ * Frames are 4 KiB slots in one block of memory aligned to 2 MiB and advised to use
+ * huge pages (interleaved over NUMA nodes, or local). A page map sends page numbers to
+ * frames: one u32 entry per page (frame index + 1), in 2 MiB chunks made on first use.
+ * Entries change under PAGER_STRIPE_COUNT striped mutexes; a hit takes none: it reads
+ * the entry, pins the frame with a compare-and-swap that a frame being evicted refuses,
+ * and checks under the pin that the frame still holds the page (P4). So a warm lookup
+ * touches one map entry, one 64-byte frame descriptor and the page.
  *
  * A miss claims a frame (free list first, then the clock), inserts it in state
  * READING, and the read goes out with every other miss of the same pager_pin_many()
@@ -18,7 +20,7 @@
  * writes back a dirty one first. Pages read with PAGER_PIN_SCAN enter at 0 and are
  * never raised, and a scan's misses look for a victim at 0 before lowering anyone's
  * count, so a long scan recycles its own frames instead of wiping out the hot set
- * (README, "Eviction"). Invariants P1-P9: pager/README.md.
+ * (README, "Eviction"). Invariants P1-P11: pager/README.md.
  */
 #include "pager_int.h"
 
@@ -34,16 +36,12 @@
 #include <unistd.h>
 
 #define SCAN_VICTIM_STEPS_MAX 2048u
+#define STALE_PIN_WAIT_ROUNDS_MAX 100000u
 
-static uint32_t bucket_of(const pager *p, uint64_t page_no)
+static pthread_mutex_t *stripe_of(pager *p, uint64_t page_no)
 {
     uint64_t x = page_no * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t)(x >> 32) & p->bucket_mask;
-}
-
-static pthread_mutex_t *stripe_of(pager *p, uint32_t bucket)
-{
-    return &p->stripes[bucket % PAGER_STRIPE_COUNT];
+    return &p->stripes[(x >> 32) % PAGER_STRIPE_COUNT];
 }
 
 static void futex_wait(_Atomic uint32_t *addr, uint32_t expected)
@@ -56,35 +54,68 @@ static void futex_wake_all(_Atomic uint32_t *addr)
     syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* ---- page table (caller holds the stripe lock) ---- */
+static void *huge_alloc(size_t size, bool numa, bool numa_local);
 
-static pager_frame *table_find(pager *p, uint32_t bucket, uint64_t page_no)
+/* ---- the page map (changes under the page's stripe lock, P3) ---- */
+
+/* The map entry of page_no, or NULL if its chunk was never made. Lock-free. */
+static _Atomic uint32_t *map_entry(pager *p, uint64_t page_no)
 {
-    uint32_t steps = 0;
-    for (uint32_t i = p->buckets[bucket]; i != PAGER_CHAIN_END; i = p->frames[i].chain_next) {
-        ALEXDB_ASSERT(++steps <= p->frame_count); /* P3: chains are acyclic */
-        if (atomic_load_explicit(&p->frames[i].page_no, memory_order_relaxed) == page_no) {
-            return &p->frames[i];
-        }
-    }
-    return NULL;
+    ALEXDB_ASSERT(page_no < PAGER_PAGE_COUNT_MAX);
+    _Atomic uint32_t *chunk = atomic_load_explicit(&p->map_chunks[page_no >> PAGER_MAP_CHUNK_SHIFT],
+                                                   memory_order_acquire);
+    return chunk == NULL ? NULL : &chunk[page_no & (PAGER_MAP_CHUNK_ENTRIES - 1)];
 }
 
-static void table_insert(pager *p, uint32_t bucket, pager_frame *f)
+/* Makes sure page_no's chunk exists, before any stripe lock is taken. */
+static int map_reserve(pager *p, uint64_t page_no)
 {
-    f->chain_next = p->buckets[bucket];
-    p->buckets[bucket] = f->index;
+    if (COMMON_LIKELY(map_entry(p, page_no) != NULL)) return ALEXDB_OK;
+    int rc = ALEXDB_OK;
+    pthread_mutex_lock(&p->map_lock);
+    _Atomic(_Atomic uint32_t *) *slot = &p->map_chunks[page_no >> PAGER_MAP_CHUNK_SHIFT];
+    if (atomic_load(slot) == NULL) {
+        _Atomic uint32_t *chunk = huge_alloc(PAGER_MAP_CHUNK_SIZE, false, false);
+        if (chunk == NULL) rc = common_error(ALEXDB_NOMEM, "buffer pool: out of memory for its page map");
+        else atomic_store_explicit(slot, chunk, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->map_lock);
+    return rc;
 }
 
-static void table_remove(pager *p, uint32_t bucket, pager_frame *f)
+static pager_frame *table_find(pager *p, uint64_t page_no)
 {
-    uint32_t *link = &p->buckets[bucket];
-    while (*link != f->index) {
-        ALEXDB_ASSERT(*link != PAGER_CHAIN_END); /* P3: a frame in state READING/VALID is in the table */
-        link = &p->frames[*link].chain_next;
-    }
-    *link = f->chain_next;
-    f->chain_next = PAGER_CHAIN_END;
+    _Atomic uint32_t *entry = map_entry(p, page_no);
+    uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_relaxed);
+    if (e == 0) return NULL;
+    pager_frame *f = &p->frames[e - 1];
+    ALEXDB_ASSERT(atomic_load_explicit(&f->page_no, memory_order_relaxed) == page_no); /* P3 */
+    return f;
+}
+
+/* f's pin count, page number and state are set: publish it (release, for pin_fast). */
+static void table_insert(pager *p, uint64_t page_no, pager_frame *f)
+{
+    _Atomic uint32_t *entry = map_entry(p, page_no);
+    ALEXDB_ASSERT(entry != NULL && atomic_load_explicit(entry, memory_order_relaxed) == 0); /* P3 */
+    atomic_store_explicit(entry, f->index + 1, memory_order_release);
+}
+
+static void table_remove(pager *p, uint64_t page_no, pager_frame *f)
+{
+    _Atomic uint32_t *entry = map_entry(p, page_no);
+    ALEXDB_ASSERT(entry != NULL && atomic_load_explicit(entry, memory_order_relaxed) == f->index + 1);
+    atomic_store_explicit(entry, 0, memory_order_release);
+}
+
+/* Raises f's pin count unless it is PAGER_PIN_LOCKED (P4). */
+static bool pin_unless_locked(pager_frame *f)
+{
+    uint32_t pins = atomic_load_explicit(&f->pin_count, memory_order_relaxed);
+    do {
+        if (pins & PAGER_PIN_LOCKED) return false;
+    } while (!atomic_compare_exchange_weak(&f->pin_count, &pins, pins + 1));
+    return true;
 }
 
 /* ---- free list ---- */
@@ -98,9 +129,10 @@ static pager_frame *free_pop(pager *p)
     return f;
 }
 
+/* f is PAGER_PIN_LOCKED, so no fast-path pin can touch it while it is free (P2). */
 static void free_push(pager *p, pager_frame *f)
 {
-    ALEXDB_ASSERT(atomic_load(&f->pin_count) == 0);
+    ALEXDB_ASSERT(atomic_load(&f->pin_count) == PAGER_PIN_LOCKED);
     ALEXDB_ASSERT(atomic_load(&f->state) == PAGER_FRAME_FREE); /* P2 */
     pthread_mutex_lock(&p->free_lock);
     ALEXDB_ASSERT(p->free_count < p->frame_count);
@@ -110,25 +142,51 @@ static void free_push(pager *p, pager_frame *f)
 
 /* ---- init / destroy ---- */
 
+#define HUGE_PAGE_SIZE (2u << 20)
+
+/*
+ * Zeroed memory aligned to 2 MiB and advised MADV_HUGEPAGE, so the kernel can back it
+ * with huge pages: a hit touches a map entry, a frame descriptor and a page, each at a
+ * random place in a large array, and with 4 KiB pages each would also cost a TLB miss.
+ * The kernel also pins every read's buffer for DMA, which walks fewer page tables.
+ * With NUMA, the pages are interleaved over the nodes (or bound to the local one).
+ * Advice and placement may fail: that changes nothing but speed.
+ */
+static void *huge_alloc(size_t size, bool numa, bool numa_local)
+{
+    size_t span = size + HUGE_PAGE_SIZE;
+    uint8_t *mem = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return NULL;
+    uint8_t *aligned = (uint8_t *)(((uintptr_t)mem + HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(HUGE_PAGE_SIZE - 1));
+    if (aligned > mem) munmap(mem, (size_t)(aligned - mem));
+    size_t tail = (size_t)(mem + span - (aligned + size));
+    if (tail > 0) munmap(aligned + size, tail);
+    (void)madvise(aligned, size, MADV_HUGEPAGE);
+    if (numa && numa_local) numa_setlocal_memory(aligned, size);
+    else if (numa) numa_interleave_memory(aligned, size, numa_all_nodes_ptr);
+    return aligned;
+}
+
+static void huge_free(void *mem, size_t size)
+{
+    if (mem != NULL) munmap(mem, size);
+}
+
+static size_t frames_size(const pager *p)
+{
+    return (size_t)p->frame_count * sizeof(*p->frames);
+}
+
 static int frames_alloc(pager *p)
 {
-    size_t size = (size_t)p->frame_count * PAGER_PAGE_SIZE;
-    p->frame_memory_size = size;
-    if (numa_available() >= 0) {
-        p->frame_memory = p->config.numa_local ? numa_alloc_local(size) : numa_alloc_interleaved(size);
-        p->frame_memory_numa = 1;
-    } else {
-        void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        p->frame_memory = mem == MAP_FAILED ? NULL : mem;
-        p->frame_memory_numa = 0;
+    bool numa = numa_available() >= 0;
+    p->frame_memory_size = (size_t)p->frame_count * PAGER_PAGE_SIZE;
+    p->frame_memory = huge_alloc(p->frame_memory_size, numa, p->config.numa_local);
+    p->frames = huge_alloc(frames_size(p), numa, p->config.numa_local);
+    if (p->frame_memory == NULL || p->frames == NULL) {
+        return common_error(ALEXDB_NOMEM, "buffer pool: cannot allocate %zu bytes",
+                            p->frame_memory_size + frames_size(p));
     }
-    if (p->frame_memory == NULL) {
-        return common_error(ALEXDB_NOMEM, "buffer pool: cannot allocate %zu bytes", size);
-    }
-    /* Huge pages where the kernel allows them: the kernel pins every read's buffer for
-     * DMA, and a 2 MiB mapping makes that (and checksumming) walk far fewer page
-     * tables. Only advice: failure changes nothing. */
-    (void)madvise(p->frame_memory, size, MADV_HUGEPAGE);
     ALEXDB_ASSERT((uintptr_t)p->frame_memory % PAGER_PAGE_SIZE == 0);
     return ALEXDB_OK;
 }
@@ -136,33 +194,28 @@ static int frames_alloc(pager *p)
 int pager_pool_init(pager *p)
 {
     ALEXDB_ASSERT(p->frame_count >= PAGER_CACHE_SIZE_MIN / PAGER_PAGE_SIZE);
-    uint32_t bucket_count = PAGER_STRIPE_COUNT;
-    while (bucket_count < p->frame_count) bucket_count *= 2;
-    p->bucket_mask = bucket_count - 1;
-    p->frames = calloc(p->frame_count, sizeof(*p->frames));
-    p->buckets = malloc(bucket_count * sizeof(*p->buckets));
+    p->map_chunks = calloc(PAGER_MAP_CHUNK_COUNT, sizeof(*p->map_chunks));
     p->free_stack = malloc(p->frame_count * sizeof(*p->free_stack));
     p->flush_frames = malloc(p->frame_count * sizeof(*p->flush_frames));
     if (posix_memalign((void **)&p->flush_staging, PAGER_PAGE_SIZE,
                        (size_t)PAGER_WRITE_RUN_PAGES_MAX * PAGER_PAGE_SIZE) != 0) {
         p->flush_staging = NULL;
     }
-    if (p->frames == NULL || p->buckets == NULL || p->free_stack == NULL ||
-        p->flush_frames == NULL || p->flush_staging == NULL) {
+    if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL ||
+        p->flush_staging == NULL) {
         return common_error(ALEXDB_NOMEM, "buffer pool: out of memory for %u frames", p->frame_count);
     }
     int rc = frames_alloc(p);
     if (rc != ALEXDB_OK) return rc;
-    for (uint32_t i = 0; i < bucket_count; i++) p->buckets[i] = PAGER_CHAIN_END;
     for (uint32_t i = 0; i < PAGER_STRIPE_COUNT; i++) pthread_mutex_init(&p->stripes[i], NULL);
     pthread_mutex_init(&p->free_lock, NULL);
+    pthread_mutex_init(&p->map_lock, NULL);
     for (uint32_t i = 0; i < p->frame_count; i++) {
         pager_frame *f = &p->frames[i];
         atomic_init(&f->page_no, PAGER_PAGE_NO_NONE);
+        atomic_init(&f->pin_count, PAGER_PIN_LOCKED); /* P2: free */
         f->index = i;
-        f->chain_next = PAGER_CHAIN_END;
         f->data = p->frame_memory + (size_t)i * PAGER_PAGE_SIZE;
-        pthread_rwlock_init(&f->latch, NULL);
         p->free_stack[p->frame_count - 1 - i] = i;
     }
     p->free_count = p->frame_count;
@@ -173,16 +226,18 @@ void pager_pool_destroy(pager *p)
 {
     if (p->frames != NULL) {
         for (uint32_t i = 0; i < p->frame_count; i++) {
-            ALEXDB_ASSERT(atomic_load(&p->frames[i].pin_count) == 0); /* P1 at close */
-            pthread_rwlock_destroy(&p->frames[i].latch);
+            uint32_t pins = atomic_load(&p->frames[i].pin_count);
+            ALEXDB_ASSERT(pins == 0 || pins == PAGER_PIN_LOCKED); /* P1 at close */
         }
     }
-    if (p->frame_memory != NULL) {
-        if (p->frame_memory_numa) numa_free(p->frame_memory, p->frame_memory_size);
-        else munmap(p->frame_memory, p->frame_memory_size);
+    huge_free(p->frame_memory, p->frame_memory_size);
+    huge_free(p->frames, frames_size(p));
+    if (p->map_chunks != NULL) {
+        for (uint32_t i = 0; i < PAGER_MAP_CHUNK_COUNT; i++) {
+            huge_free(atomic_load(&p->map_chunks[i]), PAGER_MAP_CHUNK_SIZE);
+        }
     }
-    free(p->frames);
-    free(p->buckets);
+    free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
     free(p->flush_staging);
@@ -193,32 +248,38 @@ void pager_pool_destroy(pager *p)
 bool pager_pool_try_pin(pager *p, pager_frame *f, uint64_t page_no)
 {
     if (page_no == PAGER_PAGE_NO_NONE) return false;
-    pthread_mutex_t *lock = stripe_of(p, bucket_of(p, page_no));
+    pthread_mutex_t *lock = stripe_of(p, page_no);
     pthread_mutex_lock(lock);
     bool ok = atomic_load_explicit(&f->page_no, memory_order_relaxed) == page_no &&
-              atomic_load(&f->state) == PAGER_FRAME_VALID;
-    if (ok) atomic_fetch_add(&f->pin_count, 1);
+              atomic_load(&f->state) == PAGER_FRAME_VALID && pin_unless_locked(f);
     pthread_mutex_unlock(lock);
     return ok;
 }
 
-/* Takes f out of the table if it is unpinned, clean, VALID and cold. P4. */
+/*
+ * Takes f out of the table if it is unpinned, clean, VALID and cold (P4). The pin count
+ * goes 0 -> LOCKED first, so no pin can slip in; the rest is checked after, because a
+ * pinner that already left has made its changes (dirty) visible by its unpin.
+ */
 static bool try_evict(pager *p, pager_frame *f)
 {
     uint64_t page_no = atomic_load_explicit(&f->page_no, memory_order_relaxed);
     if (page_no == PAGER_PAGE_NO_NONE) return false;
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
+    pthread_mutex_lock(stripe_of(p, page_no));
+    uint32_t unpinned = 0;
     bool ok = atomic_load_explicit(&f->page_no, memory_order_relaxed) == page_no &&
-              atomic_load(&f->pin_count) == 0 && atomic_load(&f->state) == PAGER_FRAME_VALID &&
-              !atomic_load(&f->dirty) && atomic_load(&f->usage) == 0;
+              atomic_compare_exchange_strong(&f->pin_count, &unpinned, PAGER_PIN_LOCKED);
+    if (ok && (atomic_load(&f->state) != PAGER_FRAME_VALID || atomic_load(&f->dirty) ||
+               atomic_load(&f->usage) != 0)) {
+        atomic_store(&f->pin_count, 0); /* no pin could have been added meanwhile */
+        ok = false;
+    }
     if (ok) {
-        table_remove(p, bucket, f);
+        table_remove(p, page_no, f);
         atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
         atomic_store(&f->state, PAGER_FRAME_FREE);
-        atomic_store(&f->pin_count, 1);
     }
-    pthread_mutex_unlock(stripe_of(p, bucket));
+    pthread_mutex_unlock(stripe_of(p, page_no));
     return ok;
 }
 
@@ -252,12 +313,14 @@ static int clock_step(pager *p, pager_frame *f, bool lower)
     return try_evict(p, f) ? 1 : 0;
 }
 
-/* Returns a frame the caller owns: out of the table, state FREE, pin_count 1. */
+/*
+ * Returns a frame the caller owns: out of the table, state FREE, pin count LOCKED. The
+ * caller sets the pin count to 1 before it makes the frame visible.
+ */
 static int frame_acquire(pager *p, bool scan, pager_frame **frame_out)
 {
     pager_frame *f = free_pop(p);
     if (f != NULL) {
-        atomic_store(&f->pin_count, 1);
         *frame_out = f;
         return ALEXDB_OK;
     }
@@ -276,7 +339,6 @@ static int frame_acquire(pager *p, bool scan, pager_frame **frame_out)
     }
     f = free_pop(p);
     if (f != NULL) {
-        atomic_store(&f->pin_count, 1);
         *frame_out = f;
         return ALEXDB_OK;
     }
@@ -287,34 +349,62 @@ static int frame_acquire(pager *p, bool scan, pager_frame **frame_out)
 /* Returns a claimed frame that lost the race for its page to the free list. */
 static void frame_release(pager *p, pager_frame *f)
 {
-    atomic_store(&f->pin_count, 0);
     free_push(p, f);
 }
 
 /* ---- pinning ---- */
 
-static void pin_found(pager_frame *f, unsigned flags)
+/* A pinned frame was found: its usage rises (unless a scan) and a hit is counted. */
+static void pin_found(pager *p, pager_frame *f, unsigned flags)
 {
-    atomic_fetch_add(&f->pin_count, 1);
     if (!(flags & PAGER_PIN_SCAN)) {
         uint32_t usage = atomic_load_explicit(&f->usage, memory_order_relaxed);
         if (usage < PAGER_USAGE_MAX) atomic_store_explicit(&f->usage, usage + 1, memory_order_relaxed);
     }
+    atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+}
+
+/*
+ * The hit path, with no lock: the map names the frame, the pin is a compare-and-swap
+ * that fails on a LOCKED frame (being evicted, or free), and the frame's page number and
+ * state, read under the pin, say whether it still holds page_no (P4). NULL: take the
+ * locked path. The page's first two lines (its header and the fields after it) are
+ * fetched while the descriptor is checked.
+ */
+static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
+{
+    _Atomic uint32_t *entry = map_entry(p, page_no);
+    uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
+    if (e == 0) return NULL;
+    const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
+    __builtin_prefetch(data);
+    __builtin_prefetch(data + 64);
+    pager_frame *f = &p->frames[e - 1];
+    if (!pin_unless_locked(f)) return NULL;
+    if (atomic_load_explicit(&f->page_no, memory_order_relaxed) != page_no ||
+        atomic_load(&f->state) != PAGER_FRAME_VALID) {
+        pager_unpin(p, f); /* the frame moved on to another page meanwhile */
+        return NULL;
+    }
+    pin_found(p, f, flags);
+    return f;
 }
 
 /*
  * Pins page_no if the table has it (any state, or only VALID with valid_only) and counts
- * a hit; NULL otherwise. Pinned under the stripe lock (P4).
+ * a hit; NULL otherwise. Under the stripe lock, so the frame cannot be LOCKED (P4).
  */
 static pager_frame *pin_cached(pager *p, uint64_t page_no, unsigned flags, bool valid_only)
 {
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
-    pager_frame *f = table_find(p, bucket, page_no);
+    pthread_mutex_lock(stripe_of(p, page_no));
+    pager_frame *f = table_find(p, page_no);
     if (f != NULL && valid_only && atomic_load(&f->state) != PAGER_FRAME_VALID) f = NULL;
-    if (f != NULL) pin_found(f, flags);
-    pthread_mutex_unlock(stripe_of(p, bucket));
-    if (f != NULL) atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+    if (f != NULL) {
+        uint32_t old = atomic_fetch_add(&f->pin_count, 1);
+        ALEXDB_ASSERT(!(old & PAGER_PIN_LOCKED)); /* P4: a frame in the table is not LOCKED */
+    }
+    pthread_mutex_unlock(stripe_of(p, page_no));
+    if (f != NULL) pin_found(p, f, flags);
     return f;
 }
 
@@ -326,20 +416,22 @@ static int lookup_or_claim(pager *p, uint64_t page_no, unsigned flags, pager_fra
                            bool *claimed)
 {
     *claimed = false;
-    pager_frame *f = pin_cached(p, page_no, flags, false);
+    pager_frame *f = pin_fast(p, page_no, flags);
+    if (f == NULL) f = pin_cached(p, page_no, flags, false);
     if (f != NULL) {
         *frame_out = f;
         return ALEXDB_OK;
     }
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_t *lock = stripe_of(p, bucket);
-    pager_frame *victim = NULL;
-    int rc = frame_acquire(p, flags & PAGER_PIN_SCAN, &victim);
+    int rc = map_reserve(p, page_no);
     if (rc != ALEXDB_OK) return rc;
+    pager_frame *victim = NULL;
+    rc = frame_acquire(p, flags & PAGER_PIN_SCAN, &victim);
+    if (rc != ALEXDB_OK) return rc;
+    pthread_mutex_t *lock = stripe_of(p, page_no);
     pthread_mutex_lock(lock);
-    f = table_find(p, bucket, page_no);
+    f = table_find(p, page_no);
     if (f != NULL) {
-        pin_found(f, flags); /* another thread read it meanwhile */
+        atomic_fetch_add(&f->pin_count, 1); /* another thread read it meanwhile */
     } else {
         f = victim;
         atomic_store_explicit(&f->page_no, page_no, memory_order_relaxed);
@@ -347,12 +439,14 @@ static int lookup_or_claim(pager *p, uint64_t page_no, unsigned flags, pager_fra
         atomic_store(&f->usage, 0); /* probation: a page earns usage by its next hit */
         atomic_store(&f->dirty, false);
         atomic_store(&f->lsn, 0);
-        table_insert(p, bucket, f);
+        atomic_store(&f->pin_count, 1);
+        table_insert(p, page_no, f);
         *claimed = true;
     }
     pthread_mutex_unlock(lock);
     if (f != victim) frame_release(p, victim);
-    atomic_fetch_add_explicit(*claimed ? &p->miss_count : &p->hit_count, 1, memory_order_relaxed);
+    if (*claimed) atomic_fetch_add_explicit(&p->miss_count, 1, memory_order_relaxed);
+    else pin_found(p, f, flags);
     *frame_out = f;
     return ALEXDB_OK;
 }
@@ -367,12 +461,11 @@ static void publish_state(pager_frame *f, uint32_t state)
 static void frame_fail(pager *p, pager_frame *f, int rc)
 {
     uint64_t page_no = atomic_load_explicit(&f->page_no, memory_order_relaxed);
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
-    table_remove(p, bucket, f);
+    pthread_mutex_lock(stripe_of(p, page_no));
+    table_remove(p, page_no, f);
     f->error = rc;
     publish_state(f, PAGER_FRAME_ERROR);
-    pthread_mutex_unlock(stripe_of(p, bucket));
+    pthread_mutex_unlock(stripe_of(p, page_no));
 }
 
 static int wait_ready(pager_frame *f)
@@ -489,13 +582,25 @@ int pager_pin(pager *p, uint64_t page_no, unsigned flags, pager_frame **frame_ou
     ALEXDB_ASSERT(p != NULL && frame_out != NULL);
     /* The hit path on its own: no batch arrays (and their stack probes) for one page. */
     if (COMMON_LIKELY(page_no < atomic_load_explicit(&p->page_count, memory_order_relaxed))) {
-        pager_frame *f = pin_cached(p, page_no, flags, true);
+        pager_frame *f = pin_fast(p, page_no, flags);
         if (f != NULL) {
             *frame_out = f;
             return ALEXDB_OK;
         }
     }
     return pager_pin_many(p, &page_no, 1, flags, frame_out);
+}
+
+/*
+ * Takes the cached copy f of page_no for pager_pin_new (caller holds the stripe lock):
+ * 0 -> 1 pins. A fast-path pin that is about to find the frame moved on makes the count
+ * briefly nonzero, so the caller retries a few times before it calls the page in use.
+ */
+static bool take_stale_copy(pager_frame *f)
+{
+    uint32_t unpinned = 0;
+    return atomic_load(&f->state) == PAGER_FRAME_VALID &&
+           atomic_compare_exchange_strong(&f->pin_count, &unpinned, 1);
 }
 
 int pager_pin_new(pager *p, uint64_t page_no, uint8_t kind, pager_frame **frame_out)
@@ -505,45 +610,61 @@ int pager_pin_new(pager *p, uint64_t page_no, uint8_t kind, pager_frame **frame_
         return common_error(ALEXDB_INVALID, "pager_pin_new: page %" PRIu64 " is not allocated",
                             page_no);
     }
-    pager_frame *victim = NULL;
-    int rc = frame_acquire(p, false, &victim);
+    int rc = map_reserve(p, page_no);
     if (rc != ALEXDB_OK) return rc;
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
-    pager_frame *f = table_find(p, bucket, page_no);
-    if (f != NULL && (atomic_load(&f->pin_count) != 0 || atomic_load(&f->state) != PAGER_FRAME_VALID)) {
-        pthread_mutex_unlock(stripe_of(p, bucket));
-        frame_release(p, victim);
-        return common_error(ALEXDB_INVALID, "pager_pin_new: page %" PRIu64 " is in use", page_no);
+    pager_frame *victim = NULL;
+    rc = frame_acquire(p, false, &victim);
+    if (rc != ALEXDB_OK) return rc;
+    pthread_mutex_t *lock = stripe_of(p, page_no);
+    pager_frame *f = NULL;
+    for (uint32_t round = 0;; round++) {
+        pthread_mutex_lock(lock);
+        f = table_find(p, page_no);
+        if (f == NULL || take_stale_copy(f)) break;
+        pthread_mutex_unlock(lock);
+        if (round == STALE_PIN_WAIT_ROUNDS_MAX) {
+            frame_release(p, victim);
+            return common_error(ALEXDB_INVALID, "pager_pin_new: page %" PRIu64 " is in use",
+                                page_no);
+        }
+        sched_yield();
     }
-    if (f != NULL) {
-        atomic_fetch_add(&f->pin_count, 1); /* a stale cached copy of a reused page */
-    } else {
+    if (f == NULL) {
         f = victim;
         atomic_store_explicit(&f->page_no, page_no, memory_order_relaxed);
         atomic_store(&f->state, PAGER_FRAME_VALID);
-        table_insert(p, bucket, f);
+        atomic_store(&f->pin_count, 1);
+        table_insert(p, page_no, f);
     }
     atomic_store(&f->usage, 1);
     atomic_store(&f->lsn, 0);
     pager_page_init(f->data, kind);
     atomic_store(&f->dirty, true);
-    pthread_mutex_unlock(stripe_of(p, bucket));
+    pthread_mutex_unlock(lock);
     if (f != victim) frame_release(p, victim);
     *frame_out = f;
     return ALEXDB_OK;
 }
 
+/*
+ * A compare-and-swap loop, not a decrement: the last holder of a failed read's frame
+ * must move it 1 -> LOCKED in one step to recycle it, or a fast-path pin could take the
+ * frame between a decrement to 0 and the recycling (P2).
+ */
 void pager_unpin(pager *p, pager_frame *f)
 {
     ALEXDB_ASSERT(p != NULL && f != NULL);
-    uint32_t old = atomic_fetch_sub(&f->pin_count, 1);
-    ALEXDB_ASSERT(old > 0); /* P1 */
-    if (old == 1 && atomic_load(&f->state) == PAGER_FRAME_ERROR) {
-        /* The last holder of a failed read's frame recycles it (P2). */
-        atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
-        atomic_store(&f->state, PAGER_FRAME_FREE);
-        free_push(p, f);
+    uint32_t pins = atomic_load_explicit(&f->pin_count, memory_order_relaxed);
+    for (;;) {
+        ALEXDB_ASSERT(pins > 0 && !(pins & PAGER_PIN_LOCKED)); /* P1 */
+        if (pins == 1 && atomic_load(&f->state) == PAGER_FRAME_ERROR) {
+            if (!atomic_compare_exchange_weak(&f->pin_count, &pins, PAGER_PIN_LOCKED)) continue;
+            atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
+            atomic_store(&f->state, PAGER_FRAME_FREE);
+            free_push(p, f);
+            return;
+        }
+        if (atomic_compare_exchange_weak(&f->pin_count, &pins, pins - 1)) return;
     }
 }
 
@@ -552,29 +673,27 @@ void pager_unpin(pager *p, pager_frame *f)
 /* Drops f (pinned once, by the caller) from the table if no one else holds it. */
 static bool drop_if_sole_holder(pager *p, pager_frame *f, uint64_t page_no)
 {
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
-    bool sole = atomic_load(&f->pin_count) == 1;
-    if (sole) {
-        table_remove(p, bucket, f);
+    pthread_mutex_lock(stripe_of(p, page_no));
+    uint32_t sole = 1;
+    bool dropped = atomic_compare_exchange_strong(&f->pin_count, &sole, PAGER_PIN_LOCKED);
+    if (dropped) {
+        table_remove(p, page_no, f);
         atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
         atomic_store(&f->state, PAGER_FRAME_FREE);
-        atomic_store(&f->pin_count, 0);
     }
-    pthread_mutex_unlock(stripe_of(p, bucket));
-    if (sole) free_push(p, f);
-    return sole;
+    pthread_mutex_unlock(stripe_of(p, page_no));
+    if (dropped) free_push(p, f);
+    return dropped;
 }
 
 void pager_discard(pager *p, uint64_t page_no)
 {
     ALEXDB_ASSERT(p != NULL);
-    uint32_t bucket = bucket_of(p, page_no);
-    pthread_mutex_lock(stripe_of(p, bucket));
-    pager_frame *f = table_find(p, bucket, page_no);
+    pthread_mutex_lock(stripe_of(p, page_no));
+    pager_frame *f = table_find(p, page_no);
     bool found = f != NULL && atomic_load(&f->state) == PAGER_FRAME_VALID;
     if (found) atomic_fetch_add(&f->pin_count, 1);
-    pthread_mutex_unlock(stripe_of(p, bucket));
+    pthread_mutex_unlock(stripe_of(p, page_no));
     if (!found) return;
     /* The exclusive latch waits out an eviction write-back of this frame (P11). */
     pager_latch_exclusive(f);
@@ -609,19 +728,51 @@ void pager_mark_dirty(pager *p, pager_frame *f, uint64_t lsn)
     atomic_store(&f->dirty, true);
 }
 
+/*
+ * Latches: one word per frame, PAGER_LATCH_EXCLUSIVE or the number of readers, readers
+ * first (as glibc's default rwlock, so a reader may nest). A thread that must wait counts
+ * itself in latch_sleepers, re-reads the word and sleeps on it; whoever releases reads
+ * latch_sleepers after its change and wakes them. Both sides are sequentially consistent,
+ * so one of them always sees the other (the same argument as P6).
+ */
+static void latch_sleep(pager_frame *f, uint32_t seen)
+{
+    atomic_fetch_add(&f->latch_sleepers, 1);
+    if (atomic_load(&f->latch) == seen) futex_wait(&f->latch, seen);
+    atomic_fetch_sub(&f->latch_sleepers, 1);
+}
+
 void pager_latch_shared(pager_frame *f)
 {
-    ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P5: latch only what you pinned */
-    pthread_rwlock_rdlock(&f->latch);
+    ALEXDB_ASSERT(atomic_load_explicit(&f->pin_count, memory_order_relaxed) > 0); /* P5 */
+    uint32_t word = atomic_load_explicit(&f->latch, memory_order_relaxed);
+    for (;;) {
+        if (word & PAGER_LATCH_EXCLUSIVE) {
+            latch_sleep(f, word);
+            word = atomic_load_explicit(&f->latch, memory_order_relaxed);
+        } else if (atomic_compare_exchange_weak(&f->latch, &word, word + 1)) {
+            return;
+        }
+    }
 }
 
 void pager_latch_exclusive(pager_frame *f)
 {
-    ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P5 */
-    pthread_rwlock_wrlock(&f->latch);
+    ALEXDB_ASSERT(atomic_load_explicit(&f->pin_count, memory_order_relaxed) > 0); /* P5 */
+    uint32_t word = 0;
+    while (!atomic_compare_exchange_weak(&f->latch, &word, PAGER_LATCH_EXCLUSIVE)) {
+        if (word != 0) {
+            latch_sleep(f, word);
+            word = 0;
+        }
+    }
 }
 
 void pager_unlatch(pager_frame *f)
 {
-    pthread_rwlock_unlock(&f->latch);
+    uint32_t word = atomic_load_explicit(&f->latch, memory_order_relaxed);
+    ALEXDB_ASSERT(word != 0); /* P5: unlatch only what you latched */
+    if (word & PAGER_LATCH_EXCLUSIVE) atomic_store(&f->latch, 0);
+    else atomic_fetch_sub(&f->latch, 1);
+    if (atomic_load(&f->latch_sleepers) != 0) futex_wake_all(&f->latch);
 }

@@ -74,7 +74,7 @@ int pager_superblock_decode(const char *path, const uint8_t *page, uint64_t slot
     sb_out->lsn = pager_page_lsn(page);
     sb_out->payload_size = payload_size;
     memcpy(sb_out->payload, page + SB_PAYLOAD_OFFSET, payload_size);
-    if (sb_out->page_count < 2) {
+    if (sb_out->page_count < 2 || sb_out->page_count > PAGER_PAGE_COUNT_MAX) {
         return common_corrupt(path, offset, "superblock %" PRIu64 ": page count %" PRIu64, slot,
                               sb_out->page_count);
     }

@@ -72,6 +72,14 @@ static void test_field_rules(void **state)
     page = encoded(&sb, 0);
     assert_int_equal(pager_superblock_decode("f", page, 0, &out), ALEXDB_CORRUPT);
     free(page);
+    sb.page_count = PAGER_PAGE_COUNT_MAX + 1; /* past the page map's reach (FORMAT.md 2) */
+    page = encoded(&sb, 0);
+    assert_int_equal(pager_superblock_decode("f", page, 0, &out), ALEXDB_CORRUPT);
+    free(page);
+    sb.page_count = PAGER_PAGE_COUNT_MAX;
+    page = encoded(&sb, 0);
+    assert_int_equal(pager_superblock_decode("f", page, 0, &out), ALEXDB_OK);
+    free(page);
     sb = sample();
     page = encoded(&sb, 0);
     page[PAGER_HDR_KIND] = PAGER_KIND_LEAF;
