@@ -19,10 +19,18 @@ typedef struct alex_index alex_index;
 int alex_open(const char *path, const pager_config *config, alex_index **index_out) COMMON_WUR;
 
 /*
- * Writes every dirty page and the index metadata and commits the superblock: after it
- * returns ALEXDB_OK the whole index is on stable storage (a checkpoint).
+ * A checkpoint: writes every dirty page and the index metadata and commits the
+ * superblock with lsn (the log position the index now includes), crash-atomically (pager
+ * P12). After it returns ALEXDB_OK the whole index is on stable storage. Takes the tree
+ * lock exclusively.
  */
-int alex_persist(alex_index *index) COMMON_WUR;
+int alex_persist(alex_index *index, uint64_t lsn) COMMON_WUR;
+
+/* The checkpoint LSN of the index on disk (the superblock in force). */
+uint64_t alex_checkpoint_lsn(alex_index *index);
+
+/* True when changes fill half the cache: they can only leave it by a checkpoint (P12). */
+bool alex_needs_checkpoint(alex_index *index);
 
 /* Persists (unless read-only or failed) and frees everything. Returns the persist result. */
 int alex_close(alex_index *index);

@@ -97,6 +97,9 @@ int alex_check(alex_index *index)
     for (size_t i = 0; i < index->free.count && rc == ALEXDB_OK; i++) {
         rc = claim(&c, index->free.runs[i].first, index->free.runs[i].count, "free run");
     }
+    for (size_t i = 0; i < index->pending.count && rc == ALEXDB_OK; i++) {
+        rc = claim(&c, index->pending.runs[i].first, index->pending.runs[i].count, "freed run");
+    }
     pthread_mutex_unlock(&index->free_lock);
     if (rc == ALEXDB_OK) rc = alex_inner_for_each_leaf(index->inner, check_leaf, &c);
     if (rc == ALEXDB_OK && c.key_count != atomic_load(&index->key_count)) {

@@ -47,7 +47,8 @@ struct alex_index {
     /* A2: shared to read or change leaves; exclusive to change the inner nodes. */
     pthread_rwlock_t tree_lock;
     pthread_mutex_t free_lock;
-    alex_freelist free;
+    alex_freelist free;          /* reusable: free in the checkpoint in force (A11) */
+    alex_freelist pending;       /* freed since: reusable once a checkpoint commits (A11) */
     alex_run meta_run;           /* pages holding the metadata in force */
     _Atomic int failed;          /* sticky: a structure change failed half-way */
     _Atomic uint64_t key_count;
@@ -60,8 +61,9 @@ struct alex_index {
 
 /* Allocates count contiguous pages: free list first, then the end of the file. */
 int alex_pages_alloc(alex_index *index, uint64_t count, uint64_t *first_out) COMMON_WUR;
-/* Frees a run: its cached copies are discarded (pager P11) and it is reusable at once.
- * ALEXDB_CORRUPT if part of it is free already (then nothing is freed). */
+/* Frees a run: its cached copies are discarded (pager P11); it is reusable once the next
+ * checkpoint commits (A11). ALEXDB_CORRUPT if part of it is free already (then nothing
+ * is freed). */
 int alex_pages_free(alex_index *index, uint64_t first, uint64_t count);
 /* Frees pages this index itself allocated and still owns: a failure is a bug (A6). */
 void alex_pages_release(alex_index *index, uint64_t first, uint64_t count);
@@ -107,7 +109,7 @@ int alex_tree_delete(alex_index *index, uint64_t key, alex_value *old_out,
 /* Loads the inner nodes and free list named by the superblock, or makes a new index. */
 int alex_meta_load(alex_index *index) COMMON_WUR;
 /* Writes the metadata run and commits the superblock (pages already flushed). */
-int alex_meta_store(alex_index *index) COMMON_WUR;
+int alex_meta_store(alex_index *index, uint64_t lsn) COMMON_WUR;
 
 /* The pager's per-page check for leaves read from disk (alex_leaf_check). */
 int alex_check_page(void *ctx, const char *path, const uint8_t *page, uint64_t page_no);

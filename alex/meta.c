@@ -57,6 +57,9 @@ static int free_runs_after_commit(alex_index *index, alex_freelist *out)
     for (size_t i = 0; i < index->free.count && rc == ALEXDB_OK; i++) {
         rc = alex_freelist_add(out, index->free.runs[i].first, index->free.runs[i].count);
     }
+    for (size_t i = 0; i < index->pending.count && rc == ALEXDB_OK; i++) {
+        rc = alex_freelist_add(out, index->pending.runs[i].first, index->pending.runs[i].count);
+    }
     if (rc == ALEXDB_OK && index->meta_run.count > 0) {
         rc = alex_freelist_add(out, index->meta_run.first, index->meta_run.count);
     }
@@ -129,15 +132,21 @@ static int write_blob(alex_index *index, const alex_run *run, const uint8_t *blo
     return rc;
 }
 
-int alex_meta_store(alex_index *index)
+int alex_meta_store(alex_index *index, uint64_t lsn)
 {
     uint8_t *inner = NULL, *blob = NULL;
     size_t inner_size = 0, blob_size = 0;
     int rc = alex_inner_encode(index->inner, &inner, &inner_size);
     if (rc != ALEXDB_OK) return rc;
+    /* The free runs the blob will list, counted after merging (taking the run below
+     * changes that count by at most one): the run is then exact or one page more. */
+    alex_freelist merged;
     pthread_mutex_lock(&index->free_lock);
-    size_t bound = 16 + inner_size + 16 * (index->free.count + 2);
+    rc = free_runs_after_commit(index, &merged);
     pthread_mutex_unlock(&index->free_lock);
+    size_t bound = 16 + inner_size + 16 * (merged.count + 2);
+    alex_freelist_destroy(&merged);
+    if (rc != ALEXDB_OK) goto done;
     alex_run run = {.count = (bound + META_DATA_SIZE - 1) / META_DATA_SIZE};
     rc = alex_pages_alloc(index, run.count, &run.first);
     if (rc != ALEXDB_OK) goto done;
@@ -159,12 +168,22 @@ int alex_meta_store(alex_index *index)
         uint8_t payload[PAYLOAD_SIZE];
         payload_encode(payload, &run, blob_size, common_checksum(blob, blob_size),
                        atomic_load(&index->key_count));
-        rc = pager_superblock_commit(index->pager, 0, payload, PAYLOAD_SIZE);
+        rc = pager_checkpoint(index->pager, lsn, payload, PAYLOAD_SIZE);
     }
     if (rc == ALEXDB_OK) {
+        /* A8, A11: the checkpoint in force now lists these as free: reusable from now. */
+        pthread_mutex_lock(&index->free_lock);
         alex_run old = index->meta_run;
-        index->meta_run = run; /* A8: the old run is free only once the new one is named */
-        if (old.count > 0) alex_pages_release(index, old.first, old.count);
+        index->meta_run = run;
+        if (old.count > 0) rc = alex_freelist_add(&index->free, old.first, old.count);
+        for (size_t i = 0; i < index->pending.count && rc == ALEXDB_OK; i++) {
+            rc = alex_freelist_add(&index->free, index->pending.runs[i].first,
+                                   index->pending.runs[i].count);
+        }
+        ALEXDB_ASSERT(rc != ALEXDB_CORRUPT); /* A6 */
+        alex_freelist_destroy(&index->pending);
+        pthread_mutex_unlock(&index->free_lock);
+        rc = ALEXDB_OK; /* out of memory only leaks the space until the next open */
     } else {
         alex_pages_release(index, run.first, run.count);
     }

@@ -74,7 +74,12 @@ int alex_pages_free(alex_index *index, uint64_t first, uint64_t count)
 {
     for (uint64_t i = 0; i < count; i++) pager_discard(index->pager, first + i); /* P11 */
     pthread_mutex_lock(&index->free_lock);
-    int rc = alex_freelist_add(&index->free, first, count);
+    int rc = ALEXDB_OK;
+    for (uint64_t i = 0; i < count && rc == ALEXDB_OK; i++) {
+        if (alex_freelist_contains(&index->free, first + i)) rc = ALEXDB_CORRUPT;
+    }
+    /* A11: the checkpoint in force may still use these pages: not reusable before the next. */
+    if (rc == ALEXDB_OK) rc = alex_freelist_add(&index->pending, first, count);
     pthread_mutex_unlock(&index->free_lock);
     if (rc == ALEXDB_CORRUPT) {
         return common_corrupt(pager_file_path(pager_get_file(index->pager)), first * PAGER_PAGE_SIZE,
@@ -120,14 +125,27 @@ int alex_open(const char *path, const pager_config *config, alex_index **index_o
     return ALEXDB_OK;
 }
 
-int alex_persist(alex_index *index)
+int alex_persist(alex_index *index, uint64_t lsn)
 {
     pthread_rwlock_wrlock(&index->tree_lock);
     int rc = alex_writable(index);
-    if (rc == ALEXDB_OK) rc = pager_flush(index->pager);
-    if (rc == ALEXDB_OK) rc = alex_meta_store(index);
+    if (rc == ALEXDB_OK) rc = alex_meta_store(index, lsn); /* pages, metadata, superblock */
     pthread_rwlock_unlock(&index->tree_lock);
     return rc;
+}
+
+uint64_t alex_checkpoint_lsn(alex_index *index)
+{
+    pager_superblock sb;
+    pager_superblock_get(index->pager, &sb);
+    return sb.lsn;
+}
+
+bool alex_needs_checkpoint(alex_index *index)
+{
+    pager_stats stats;
+    pager_stats_get(index->pager, &stats);
+    return pager_dirty_count(index->pager) * 2 > stats.frame_count;
 }
 
 int alex_close(alex_index *index)
@@ -137,10 +155,11 @@ int alex_close(alex_index *index)
     if (index->pager != NULL && index->inner != NULL && !index->read_only &&
         atomic_load(&index->failed) == ALEXDB_OK &&
         pager_file_error(pager_get_file(index->pager)) == ALEXDB_OK) {
-        rc = alex_persist(index);
+        rc = alex_persist(index, alex_checkpoint_lsn(index));
     }
     if (index->inner != NULL) alex_inner_destroy(index->inner);
     alex_freelist_destroy(&index->free);
+    alex_freelist_destroy(&index->pending);
     pager_close(index->pager);
     pthread_rwlock_destroy(&index->tree_lock);
     pthread_mutex_destroy(&index->free_lock);
@@ -446,7 +465,7 @@ void alex_stats_get(alex_index *index, alex_stats *stats_out)
     stats_out->retrain_count = atomic_load(&index->retrain_count);
     stats_out->merge_count = atomic_load(&index->merge_count);
     pthread_mutex_lock(&index->free_lock);
-    stats_out->free_page_count = index->free.page_count;
+    stats_out->free_page_count = index->free.page_count + index->pending.page_count;
     pthread_mutex_unlock(&index->free_lock);
     stats_out->page_count = pager_page_count(index->pager);
     pager_stats_get(index->pager, &stats_out->pager);

@@ -106,7 +106,10 @@ int alexdb_batch_commit(alexdb *db, const alexdb_batch *batch)
         ops[i] = (alex_op){.key = op->key, .value = batch->arena + op->value_offset,
                            .size = op->size, .is_delete = op->is_delete};
     }
-    rc = alex_apply(db->index, ops, batch->count);
+    /* Room first: a group that runs out of frames half-way fails the handle (alex A9). */
+    if (alex_needs_checkpoint(db->index)) rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
+    bool retry = false;
+    if (rc == ALEXDB_OK) rc = api_write_done(db, alex_apply(db->index, ops, batch->count), &retry);
     free(ops);
     return rc;
 }

@@ -161,6 +161,28 @@ int alexdb_close(alexdb *db)
     return rc;
 }
 
+/*
+ * Changes to pages the checkpoint in force uses stay in the cache until the next
+ * checkpoint (pager P12), so a write that fills half the cache with them takes one; a
+ * write that found the cache full of them (ALEXDB_FULL) takes one and is tried again
+ * (up to API_WRITE_TRIES_MAX times: other writers may fill the cache meanwhile).
+ */
+int api_write_done(alexdb *db, int rc, bool *retry_out)
+{
+    *retry_out = false;
+    if (rc == ALEXDB_FULL) {
+        int persist_rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
+        if (persist_rc != ALEXDB_OK) return persist_rc;
+        *retry_out = true;
+        return rc;
+    }
+    if ((rc == ALEXDB_OK || rc == ALEXDB_NOTFOUND) && alex_needs_checkpoint(db->index)) {
+        int persist_rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
+        if (persist_rc != ALEXDB_OK) return persist_rc;
+    }
+    return rc;
+}
+
 int alexdb_put(alexdb *db, uint64_t key, const void *value, size_t value_size)
 {
     common_errmsg_clear();
@@ -173,7 +195,11 @@ int alexdb_put(alexdb *db, uint64_t key, const void *value, size_t value_size)
         return common_error(ALEXDB_TOOBIG, "alexdb_put: value of %zu bytes (at most %u)",
                             value_size, ALEXDB_VALUE_SIZE_MAX);
     }
-    return alex_put(db->index, key, value, value_size);
+    bool retry = true;
+    for (uint32_t i = 0; retry && i < API_WRITE_TRIES_MAX; i++) {
+        rc = api_write_done(db, alex_put(db->index, key, value, value_size), &retry);
+    }
+    return rc;
 }
 
 int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out)
@@ -191,7 +217,12 @@ int alexdb_delete(alexdb *db, uint64_t key)
 {
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_delete");
-    return rc != ALEXDB_OK ? rc : alex_delete(db->index, key);
+    if (rc != ALEXDB_OK) return rc;
+    bool retry = true;
+    for (uint32_t i = 0; retry && i < API_WRITE_TRIES_MAX; i++) {
+        rc = api_write_done(db, alex_delete(db->index, key), &retry);
+    }
+    return rc;
 }
 
 int alexdb_sync(alexdb *db)
@@ -199,7 +230,7 @@ int alexdb_sync(alexdb *db)
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_sync");
     if (rc == ALEXDB_OK && db->options.read_only) return ALEXDB_OK;
-    return rc != ALEXDB_OK ? rc : alex_persist(db->index);
+    return rc != ALEXDB_OK ? rc : alex_persist(db->index, alex_checkpoint_lsn(db->index));
 }
 
 int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values,

@@ -80,6 +80,11 @@ uint8_t pager_page_kind(const uint8_t *page)
     return page[PAGER_HDR_KIND];
 }
 
+uint64_t pager_page_no(const uint8_t *page)
+{
+    return common_load_u64le(page + PAGER_HDR_PAGE_NO);
+}
+
 uint64_t pager_page_lsn(const uint8_t *page)
 {
     return common_load_u64le(page + PAGER_HDR_LSN);
@@ -96,6 +101,8 @@ const char *pager_kind_name(uint8_t kind)
     case PAGER_KIND_INNER: return "inner";
     case PAGER_KIND_FREELIST: return "freelist";
     case PAGER_KIND_COLUMNAR: return "columnar";
+    case PAGER_KIND_WAL_SEGMENT: return "wal-segment";
+    case PAGER_KIND_DWB: return "double-write header";
     default: return "unknown";
     }
 }

@@ -62,9 +62,11 @@ int pager_open(const char *path, const pager_config *config, pager **pager_out)
     p->frame_count = (uint32_t)(p->config.cache_bytes / PAGER_PAGE_SIZE);
     pthread_mutex_init(&p->extend_lock, NULL);
     pthread_mutex_init(&p->flush_lock, NULL);
+    pthread_mutex_init(&p->superblock_lock, NULL);
     rc = open_file(p, path);
     if (rc != ALEXDB_OK) goto fail;
     rc = pager_pool_init(p);
+    if (rc == ALEXDB_OK) rc = pager_dwb_recover(p);
     if (rc != ALEXDB_OK) goto fail;
     *pager_out = p;
     return ALEXDB_OK;
@@ -78,6 +80,7 @@ void pager_close(pager *p)
 {
     if (p == NULL) return;
     pager_pool_destroy(p);
+    pager_file_close(p->dwb);
     pager_file_close(p->file);
     free(p);
 }

@@ -53,7 +53,9 @@ enum pager_kind {
     PAGER_KIND_INNER = 5,      /* alex/: persisted inner index */
     PAGER_KIND_FREELIST = 6,   /* free page runs */
     PAGER_KIND_COLUMNAR = 7,   /* columnar/: a column-format leaf */
-    PAGER_KIND_COUNT_MAX = 8,
+    PAGER_KIND_WAL_SEGMENT = 8, /* wal/: the header page of a log segment */
+    PAGER_KIND_DWB = 9,        /* the header page of the double-write file */
+    PAGER_KIND_COUNT_MAX = 16,
 };
 
 /* Zeroes the page and writes magic, version and kind. page_no/lsn/checksum at seal. */
@@ -71,6 +73,7 @@ int pager_page_check(const char *path, const uint8_t *page, uint64_t page_no) CO
 
 uint8_t pager_page_kind(const uint8_t *page);
 uint64_t pager_page_lsn(const uint8_t *page);
+uint64_t pager_page_no(const uint8_t *page);
 const char *pager_kind_name(uint8_t kind);
 
 /* ---- 2. Files and I/O backends ----------------------------------------------- */
@@ -315,10 +318,21 @@ int pager_extend(pager *pager, uint32_t count, uint64_t *first_page_no_out) COMM
 
 /*
  * Writes every dirty page in page-number order, adjacent pages merged into one write
- * of up to PAGER_WRITE_RUN_PAGES_MAX pages; then fdatasync. Thread-safe; concurrent
- * pins and changes go on (a page changed during its write stays dirty).
+ * of up to PAGER_WRITE_RUN_PAGES_MAX pages; then fdatasync.
  */
 int pager_flush(pager *pager) COMMON_WUR;
+
+/*
+ * A crash-atomic checkpoint (README P12): writes every dirty page and commits the
+ * superblock with lsn and payload. After a crash at any point the file holds either the
+ * previous checkpoint or this one (the double-write file finishes it at the next open).
+ * The caller keeps changes out while it runs: pages changed meanwhile could be half in.
+ * pager_flush() is a checkpoint that keeps the superblock's LSN and payload.
+ */
+int pager_checkpoint(pager *pager, uint64_t lsn, const void *payload, uint32_t payload_size) COMMON_WUR;
+
+/* Frames with changes not yet written: the layer above checkpoints when this grows. */
+uint64_t pager_dirty_count(pager *pager);
 
 /*
  * Uncached I/O of count contiguous pages in one request (overflow values, bulk

@@ -58,6 +58,8 @@ void pager_log(const pager_env *env, int level, const char *fmt, ...) COMMON_PRI
 /* Fault domain hooks used by io_fault.c. */
 typedef struct pager_fault_file pager_fault_file;
 pager_fault_file *pager_fault_attach(pager_fault *fault, const char *path);
+/* path is being removed or renamed: drop the domain's unsynced writes to it. */
+void pager_fault_forget(pager_fault *fault, const char *path);
 
 /* ---- buffer pool ---- */
 
@@ -93,7 +95,8 @@ struct pager_frame {
     uint8_t *data;
     int32_t error;              /* valid in state ERROR */
     uint32_t index;
-    _Atomic bool dirty;
+    _Atomic bool dirty;         /* change these two through pager_dirty_set/_clear */
+    _Atomic bool fresh;         /* the page is free in the last checkpoint: may be stolen (P12) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct pager_frame) == 64, "a frame descriptor is one cache line");
@@ -122,11 +125,15 @@ struct pager {
 
     pthread_mutex_t flush_lock; /* one write-back at a time */
     pager_frame **flush_frames; /* scratch, frame_count entries */
+    pager_frame **flush_scratch; /* scratch, frame_count entries */
     uint8_t *flush_staging;     /* PAGER_WRITE_RUN_PAGES_MAX pages, aligned */
 
+    pthread_mutex_t superblock_lock; /* guards superblock and superblock_slot */
     pager_superblock superblock;
     uint32_t superblock_slot;   /* the slot (0 or 1) holding the current copy */
 
+    _Atomic uint64_t dirty_count; /* frames with dirty set */
+    pager_file *dwb;            /* the double-write file, opened at its first use */
     _Atomic uint64_t hit_count;
     _Atomic uint64_t miss_count;
     _Atomic uint64_t eviction_count;
@@ -138,8 +145,16 @@ int pager_pool_init(pager *pager) COMMON_WUR;
 void pager_pool_destroy(pager *pager);
 /* Pins f if it still holds page_no in state VALID; false otherwise. */
 bool pager_pool_try_pin(pager *pager, pager_frame *frame, uint64_t page_no);
+/* Sets / clears f's dirty flag and keeps dirty_count exact; return the old flag. */
+bool pager_dirty_set(pager *pager, pager_frame *frame);
+bool pager_dirty_clear(pager *pager, pager_frame *frame);
 /* writeback.c */
 int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
+/* dwb.c: rolls a checkpoint forward from the double-write file if it was cut short. */
+int pager_dwb_recover(pager *pager) COMMON_WUR;
+/* Writes the images and a header naming the checkpoint to come, then fdatasyncs. */
+int pager_dwb_write(pager *pager, const uint8_t *images, uint32_t count, uint64_t lsn,
+                    const void *payload, uint32_t payload_size) COMMON_WUR;
 /* superblock.c */
 int pager_superblock_load(pager *pager) COMMON_WUR;
 int pager_superblock_create(pager *pager) COMMON_WUR;

@@ -197,12 +197,13 @@ int pager_pool_init(pager *p)
     p->map_chunks = calloc(PAGER_MAP_CHUNK_COUNT, sizeof(*p->map_chunks));
     p->free_stack = malloc(p->frame_count * sizeof(*p->free_stack));
     p->flush_frames = malloc(p->frame_count * sizeof(*p->flush_frames));
+    p->flush_scratch = malloc(p->frame_count * sizeof(*p->flush_scratch));
     if (posix_memalign((void **)&p->flush_staging, PAGER_PAGE_SIZE,
                        (size_t)PAGER_WRITE_RUN_PAGES_MAX * PAGER_PAGE_SIZE) != 0) {
         p->flush_staging = NULL;
     }
     if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL ||
-        p->flush_staging == NULL) {
+        p->flush_scratch == NULL || p->flush_staging == NULL) {
         return common_error(ALEXDB_NOMEM, "buffer pool: out of memory for %u frames", p->frame_count);
     }
     int rc = frames_alloc(p);
@@ -240,6 +241,7 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
+    free(p->flush_scratch);
     free(p->flush_staging);
 }
 
@@ -306,7 +308,8 @@ static int clock_step(pager *p, pager_frame *f, bool lower)
         return 0;
     }
     if (atomic_load(&f->dirty)) {
-        if (!lower) return 0;
+        /* P12: a page live in the last checkpoint is written only by the next one. */
+        if (!lower || !atomic_load(&f->fresh)) return 0;
         int rc = clean_victim(p, f);
         return rc == ALEXDB_OK ? 0 : rc;
     }
@@ -342,8 +345,8 @@ static int frame_acquire(pager *p, bool scan, pager_frame **frame_out)
         *frame_out = f;
         return ALEXDB_OK;
     }
-    return common_error(ALEXDB_FULL, "buffer pool of %u frames: every frame is pinned",
-                        p->frame_count);
+    return common_error(ALEXDB_FULL, "buffer pool of %u frames: every frame is pinned or holds "
+                        "a change that waits for the next checkpoint", p->frame_count);
 }
 
 /* Returns a claimed frame that lost the race for its page to the free list. */
@@ -437,7 +440,8 @@ static int lookup_or_claim(pager *p, uint64_t page_no, unsigned flags, pager_fra
         atomic_store_explicit(&f->page_no, page_no, memory_order_relaxed);
         atomic_store(&f->state, PAGER_FRAME_READING);
         atomic_store(&f->usage, 0); /* probation: a page earns usage by its next hit */
-        atomic_store(&f->dirty, false);
+        ALEXDB_ASSERT(!atomic_load(&f->dirty)); /* a free frame is clean */
+        atomic_store(&f->fresh, false); /* read from disk: live in the checkpoint (P12) */
         atomic_store(&f->lsn, 0);
         atomic_store(&f->pin_count, 1);
         table_insert(p, page_no, f);
@@ -639,7 +643,8 @@ int pager_pin_new(pager *p, uint64_t page_no, uint8_t kind, pager_frame **frame_
     atomic_store(&f->usage, 1);
     atomic_store(&f->lsn, 0);
     pager_page_init(f->data, kind);
-    atomic_store(&f->dirty, true);
+    atomic_store(&f->fresh, true); /* P12: the caller allocated it from free space */
+    pager_dirty_set(p, f);
     pthread_mutex_unlock(lock);
     if (f != victim) frame_release(p, victim);
     *frame_out = f;
@@ -697,7 +702,7 @@ void pager_discard(pager *p, uint64_t page_no)
     if (!found) return;
     /* The exclusive latch waits out an eviction write-back of this frame (P11). */
     pager_latch_exclusive(f);
-    atomic_store(&f->dirty, false);
+    pager_dirty_clear(p, f);
     pager_unlatch(f);
     /* Other holders of a freed page are transient (a write-back finishing its unpin). */
     for (uint32_t round = 0; !drop_if_sole_holder(p, f, page_no); round++) {
@@ -717,15 +722,33 @@ uint64_t pager_frame_page_no(const pager_frame *f)
     return atomic_load_explicit(&((pager_frame *)f)->page_no, memory_order_relaxed);
 }
 
+bool pager_dirty_set(pager *p, pager_frame *f)
+{
+    bool was = atomic_exchange(&f->dirty, true);
+    if (!was) atomic_fetch_add_explicit(&p->dirty_count, 1, memory_order_relaxed);
+    return was;
+}
+
+bool pager_dirty_clear(pager *p, pager_frame *f)
+{
+    bool was = atomic_exchange(&f->dirty, false);
+    if (was) atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
+    return was;
+}
+
+uint64_t pager_dirty_count(pager *p)
+{
+    return atomic_load_explicit(&p->dirty_count, memory_order_relaxed);
+}
+
 void pager_mark_dirty(pager *p, pager_frame *f, uint64_t lsn)
 {
-    (void)p;
     ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P1 */
     ALEXDB_ASSERT(atomic_load(&f->state) == PAGER_FRAME_VALID);
     uint64_t cur = atomic_load(&f->lsn);
     while (cur < lsn && !atomic_compare_exchange_weak(&f->lsn, &cur, lsn)) {
     }
-    atomic_store(&f->dirty, true);
+    pager_dirty_set(p, f);
 }
 
 /*

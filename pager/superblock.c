@@ -194,7 +194,9 @@ int pager_superblock_load(pager *p)
 void pager_superblock_get(pager *p, pager_superblock *sb_out)
 {
     ALEXDB_ASSERT(p != NULL && sb_out != NULL);
+    pthread_mutex_lock(&p->superblock_lock);
     *sb_out = p->superblock;
+    pthread_mutex_unlock(&p->superblock_lock);
 }
 
 int pager_superblock_commit(pager *p, uint64_t lsn, const void *payload, uint32_t payload_size)
@@ -206,6 +208,8 @@ int pager_superblock_commit(pager *p, uint64_t lsn, const void *payload, uint32_
     }
     uint8_t *buf = page_buffer();
     if (buf == NULL) return common_error(ALEXDB_NOMEM, "superblock: out of memory");
+    /* Commits are serialised, and readers (pager_superblock_get) see one or the other. */
+    pthread_mutex_lock(&p->superblock_lock);
     pager_superblock next = p->superblock;
     next.generation++;
     next.page_count = atomic_load(&p->page_count);
@@ -220,8 +224,10 @@ int pager_superblock_commit(pager *p, uint64_t lsn, const void *payload, uint32_
     int rc = pager_file_rw(p->file, &req, 1);
     if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
     free(buf);
-    if (rc != ALEXDB_OK) return rc;
-    p->superblock = next;
-    p->superblock_slot = slot;
-    return ALEXDB_OK;
+    if (rc == ALEXDB_OK) {
+        p->superblock = next;
+        p->superblock_slot = slot;
+    }
+    pthread_mutex_unlock(&p->superblock_lock);
+    return rc;
 }

@@ -554,15 +554,17 @@ static void edit_free_is_meta(uint8_t *blob, const meta *m)
 {
     uint64_t runs = 0;
     uint8_t *p = free_list(blob, &runs);
-    /* The last run becomes exactly the metadata run, if it sorts after the previous one. */
+    /* The last run below the metadata run (or the first run) becomes exactly the
+     * metadata run: the list stays sorted and disjoint, since no run overlaps it. */
+    assert_true(runs > 0);
     uint64_t i = 0;
     while (i + 1 < runs && common_load_u64le(p + 8 + 16 * (i + 1)) < m->run_first) i++;
-    uint64_t i_next = i + 1;
-    assert_true(i_next < runs);
-    common_store_u64le(p + 8 + 16 * i_next, m->run_first);
-    common_store_u64le(p + 16 + 16 * i_next, m->run_count);
-    assert_true(i_next + 1 >= runs || common_load_u64le(p + 8 + 16 * (i_next + 1)) >=
-                                           m->run_first + m->run_count);
+    common_store_u64le(p + 8 + 16 * i, m->run_first);
+    common_store_u64le(p + 16 + 16 * i, m->run_count);
+    assert_true(i == 0 || common_load_u64le(p + 8 + 16 * (i - 1)) + common_load_u64le(p + 16 + 16 * (i - 1)) <=
+                              m->run_first);
+    assert_true(i + 1 >= runs || common_load_u64le(p + 8 + 16 * (i + 1)) >=
+                                     m->run_first + m->run_count);
 }
 
 static void edit_free_unsorted(uint8_t *blob, const meta *m)
@@ -816,6 +818,24 @@ static void test_inner_stream_damage(void **state)
     expect_good(fx);
 }
 
+/* The last page of the image that is an overflow page, not free and not metadata. */
+static uint64_t live_overflow_page(const fixture *fx, meta *m)
+{
+    uint64_t runs = 0;
+    const uint8_t *list = free_list(m->blob, &runs);
+    for (uint64_t page_no = m->page_count; page_no-- > 2;) {
+        if (fx->good.bytes[page_no * PAGER_PAGE_SIZE + PAGER_HDR_KIND] != PAGER_KIND_OVERFLOW) continue;
+        bool is_free = false;
+        for (uint64_t i = 0; i < runs; i++) {
+            uint64_t first = common_load_u64le(list + 8 + 16 * i);
+            if (page_no >= first && page_no < first + common_load_u64le(list + 16 + 16 * i)) is_free = true;
+        }
+        if (!is_free && (page_no < m->run_first || page_no >= m->run_first + m->run_count)) return page_no;
+    }
+    fail_msg("the fixture has no live overflow page");
+    return 0;
+}
+
 /*
  * An inner stream that is well formed but routes keys to the wrong pages (two leaves
  * swapped; a leaf replaced by an overflow page) opens, but every key it misroutes is
@@ -837,7 +857,7 @@ static void test_inner_stream_misroutes(void **state)
             common_store_u32le(r0, b);
             common_store_u32le(r1, a);
         } else {
-            common_store_u32le(r0, (uint32_t)(variant == 1 ? m.run_first : m.page_count - 1));
+            common_store_u32le(r0, (uint32_t)(variant == 1 ? m.run_first : live_overflow_page(fx, &m)));
         }
         inner_reseal(s, size);
         blob_store(fx->data, &m, m.blob, m.blob_size);

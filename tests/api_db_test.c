@@ -94,13 +94,16 @@ static void test_value_sizes(void **state)
         assert_int_equal(alexdb_close(db), ALEXDB_OK);
         db = open_db(fx->path);
     }
-    /* Replacing a big value by a small one frees its pages; the space is reused. */
+    /* Replacing a big value by a small one frees its pages; once a checkpoint has
+     * committed (alex A11) the space is reused. */
     struct alexdb_stats before, after;
     assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
     assert_int_equal(alexdb_put(db, 1000 + n - 1, "small", 5), ALEXDB_OK);
+    assert_int_equal(alexdb_sync(db), ALEXDB_OK);
     assert_int_equal(alexdb_put(db, 5000, big, 1u << 20), ALEXDB_OK);
     assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
-    assert_true(after.file_size <= before.file_size + 2 * 4096); /* the 1 MiB run was reused */
+    /* the 1 MiB run was reused; the checkpoint's metadata run may take a few pages */
+    assert_true(after.file_size <= before.file_size + 4 * 4096);
     check_value_is(db, 1000 + n - 1, "small", 5);
     assert_int_equal(alexdb_check(db), ALEXDB_OK);
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
