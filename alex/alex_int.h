@@ -21,8 +21,20 @@ typedef struct alex_model {
     double intercept; /* finite */
 } alex_model;
 
-/* floor(slope * (double)key + intercept), clamped to [0, slot_count - 1]. */
-uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot_count);
+/*
+ * floor(slope * (double)key + intercept), clamped to [0, slot_count - 1]. Inline: it is
+ * the inner loop of routing, leaf search and the bulk load. Plain IEEE-754 double
+ * operations (the build has -ffp-contract=off: no fused multiply-add), so the same bytes
+ * predict the same slot on every build (docs/FORMAT.md 3 and 5.3; model.c says why).
+ */
+static inline uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot_count)
+{
+    ALEXDB_ASSERT(slot_count > 0);
+    double y = model->slope * (double)key + model->intercept;
+    if (!(y > 0.0)) return 0; /* also catches NaN */
+    if (y >= (double)slot_count) return slot_count - 1;
+    return (uint32_t)y;
+}
 /* Least squares so that keys[i] of count lands near slot i * slot_count / count. */
 void alex_model_fit(alex_model *model, const uint64_t *keys, uint32_t count, double slot_count);
 /* The model through (first_key, 0) and (split_key, at); split_key > first_key. */
@@ -32,6 +44,13 @@ double alex_model_slope_reaching_one(uint64_t offset);
 /* Smallest key in [low, high] predicted at a slot >= slot; *found = false if none. */
 uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, uint32_t slot,
                                  uint64_t low, uint64_t high, bool *found);
+/*
+ * log2(x), x >= 1, in plain double arithmetic (no libm): the same bits on every machine,
+ * so an expected cost stored in a page does not depend on the build. log2(1) is +0.0.
+ * ALEX's cost model uses it for the search term. Must equal log2_u32 in leaf_check.c bit
+ * for bit (alex_leaf_write_test compares the builds that use each).
+ */
+double alex_model_log2_u32(uint32_t x);
 
 /* ---- leaf.c: one leaf page ------------------------------------------------------- */
 
@@ -41,6 +60,9 @@ uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, u
 #define ALEX_VALUE_SIZE_MAX (64u << 20)   /* 64 MiB */
 #define ALEX_LEAF_DENSITY_BUILD 0.7       /* slots used after a build (ALEX's initial density) */
 #define ALEX_LEAF_DENSITY_MAX 0.8         /* ALEX's "full" density */
+/* ALEX's cost model weights (leaf_check.c has the model; its COST_* are the same numbers). */
+#define ALEX_COST_SEARCH_WEIGHT 20.0      /* per log2 step of the search: kExpSearchIterationsWeight */
+#define ALEX_COST_SHIFT_WEIGHT 0.5        /* per slot shifted by an insert: kShiftsWeight */
 
 /*
  * A value as a leaf holds it. size <= ALEX_INLINE_VALUE_SIZE_MAX: inline, data points at
@@ -81,6 +103,17 @@ int alex_leaf_build(uint8_t *page, const alex_entry *entries, uint32_t count,
                     uint64_t fence_low, uint64_t fence_high, double density) COMMON_WUR;
 
 /*
+ * The bulk load's build (leaf_write.c): byte for byte the body alex_leaf_build makes of
+ * the entries (keys[i], values[i]), in one pass over them. keys are strictly increasing
+ * inside the fences and stay the caller's (no copy); page's header must already be a
+ * leaf's (pager_page_init or pager_pin_new with PAGER_KIND_LEAF) and is left as it is;
+ * every byte of the body is written. ALEXDB_OK, or ALEXDB_FULL (page unchanged).
+ */
+int alex_leaf_build_sorted(uint8_t *page, const uint64_t *keys, const alex_value *values,
+                           uint32_t count, uint64_t fence_low, uint64_t fence_high,
+                           double density) COMMON_WUR;
+
+/*
  * Finds key: ALEXDB_OK with *value_out (data points into the page) or ALEXDB_NOTFOUND.
  * *steps_out (may be NULL) is the exponential search's number of probes.
  */
@@ -116,6 +149,25 @@ uint32_t alex_leaf_seek(const uint8_t *page, uint64_t key);
 uint32_t alex_leaf_next(const uint8_t *page, uint32_t slot);
 /* The entry at an occupied slot. */
 void alex_leaf_entry_at(const uint8_t *page, uint32_t slot, alex_entry *out);
+
+/* One entry as a cursor copies it: the key, the value's size, where its bytes went. */
+typedef struct alex_leaf_item {
+    uint64_t key;
+    uint32_t value_size;   /* > ALEX_INLINE_VALUE_SIZE_MAX: out of line, not copied */
+    uint32_t value_offset; /* into the copy's bytes; UINT32_MAX when out of line */
+} alex_leaf_item;
+
+/*
+ * Copies every entry from slot (0..slot_count) on, in key order: items[i] for each, and
+ * the leaf's heap (every record) into bytes from *bytes_size on (advanced), where each
+ * item's value_offset points; nothing at all if there is no entry from slot on. Room
+ * needed: ALEX_LEAF_SLOT_COUNT_MAX items and PAGER_PAGE_SIZE bytes. Returns the entry
+ * count. Pure: the caller latches the page.
+ */
+uint32_t alex_leaf_copy_from(const uint8_t *page, uint32_t slot, alex_leaf_item *items,
+                             uint8_t *bytes, uint32_t *bytes_size);
+/* Asks for the lines alex_leaf_copy_from reads (a hint); reads the header, so: latched. */
+void alex_leaf_prefetch(const uint8_t *page);
 
 /* ALEX's cost model inputs, measured over the leaf's current layout and statistics. */
 typedef struct alex_leaf_cost {

@@ -1,76 +1,180 @@
 /*
  * bulk.c: building an index from sorted keys. The inner nodes choose the cut into leaves
- * (ALEX's fanout tree, inner.c); here each leaf is built at ALEX's initial density into a
- * staging buffer of PAGER_WRITE_RUN_PAGES_MAX pages whose page numbers were allocated
- * together, and every full buffer goes to disk as one write. Big values are written to
- * their overflow runs first. Runs under the exclusive tree lock on an empty index.
+ * (ALEX's fanout tree, inner_bulk.c); here each leaf is built at ALEX's initial density
+ * (alex_leaf_build_sorted, straight from the caller's arrays) on page numbers allocated
+ * in runs of BULK_RUN_PAGES. Big values are written to their overflow runs first.
+ * Runs under the exclusive tree lock on an empty index.
+ *
+ * Where a leaf is built: while the leaves built so far leave at least half of the buffer
+ * pool's frames to everything else, in a frame of the pool (pager_pin_new), dirty, so
+ * the load itself does no leaf I/O and leaves its pages cached for the reads that follow;
+ * the next checkpoint writes them, as it writes every dirty page.
+ * Past that budget, in a staging buffer of one run that goes to disk as one write
+ * (pager_write_pages), so a load larger than the cache neither evicts page by page nor
+ * fills the pool with dirty pages.
+ *
+ * Entry point: alex_bulk_load. Semantics and invariants: alex/README.md.
  */
 #include "index_int.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 
-#define STAGE_PAGES PAGER_WRITE_RUN_PAGES_MAX
+#define BULK_RUN_PAGES PAGER_WRITE_RUN_PAGES_MAX
 
 typedef struct bulk_ctx {
     alex_index *index;
     const uint64_t *keys;
-    const alex_value *values;
-    const uint64_t *record_prefix; /* record_prefix[i]: heap bytes of values[0..i) */
-    uint8_t *stage;
-    uint64_t stage_first;          /* first page number of the staged run */
-    uint32_t stage_used;           /* pages built into the stage */
-    uint32_t stage_allocated;      /* pages allocated for the stage */
+    const void *const *data;
+    const size_t *sizes;
+    const uint64_t *overflow_page_nos; /* first page of values[i]'s run; NULL: all inline */
+    uint32_t record_size;              /* every value's heap record size; 0: they differ, */
+    const uint32_t *record_prefix;     /* ... then the bytes of values[0..i), modulo 2^32 */
+    uint64_t cached_pages_max;         /* leaves the pool may take */
+    uint64_t cached_pages;             /* leaves built in the pool */
+    uint8_t *stage;                    /* BULK_RUN_PAGES pages, made on first use */
+    uint64_t run_first;                /* first page number of the current run */
+    uint32_t run_used;                 /* pages of the run built */
+    uint32_t run_allocated;            /* pages of the run allocated */
+    bool run_staged;                   /* the run is built in stage, not in the pool */
     int rc;
+    /* heap_max[c]: the most heap bytes c entries may take in one leaf; -1: none */
+    int32_t heap_max[ALEX_LEAF_SLOT_COUNT_MAX];
 } bulk_ctx;
+
+/*
+ * alex_leaf_fits(c, h, ALEX_LEAF_DENSITY_BUILD) as a table over c: more heap bytes leave
+ * fewer slots, so for each c the bytes that fit are those up to a bound, found by a
+ * binary search. The fanout tree asks fits a few times per candidate leaf and per
+ * fanout tried, so the answer must cost a lookup, not a slot-count computation.
+ */
+static void heap_max_make(bulk_ctx *b)
+{
+    for (uint32_t c = 0; c < ALEX_LEAF_SLOT_COUNT_MAX; c++) {
+        int32_t lo = -1;                     /* fits(c, lo), or lo == -1 */
+        int32_t hi = (int32_t)PAGER_PAGE_SIZE + 1; /* !fits(c, hi) */
+        while (hi - lo > 1) {
+            int32_t mid = lo + (hi - lo) / 2;
+            if (alex_leaf_fits(c, (size_t)mid, ALEX_LEAF_DENSITY_BUILD)) lo = mid;
+            else hi = mid;
+        }
+        ALEXDB_ASSERT(lo < 0 || !alex_leaf_fits(c, (size_t)lo + 1, ALEX_LEAF_DENSITY_BUILD));
+        b->heap_max[c] = lo;
+    }
+}
 
 static bool bulk_fits(void *ctx, uint64_t first, uint32_t count)
 {
-    bulk_ctx *b = ctx;
-    uint64_t heap = b->record_prefix[first + count] - b->record_prefix[first];
-    return count < ALEX_LEAF_SLOT_COUNT_MAX && alex_leaf_fits(count, heap, ALEX_LEAF_DENSITY_BUILD);
+    const bulk_ctx *b = ctx;
+    if (count >= ALEX_LEAF_SLOT_COUNT_MAX || b->heap_max[count] < 0) return false;
+    /* Exact modulo 2^32: fewer than ALEX_LEAF_SLOT_COUNT_MAX records take far less. */
+    uint32_t heap = b->record_size != 0 ? count * b->record_size
+                                        : b->record_prefix[first + count] - b->record_prefix[first];
+    return heap <= (uint32_t)b->heap_max[count];
 }
 
-/* Writes the staged leaves and gives back the pages allocated but not used. */
-static int stage_flush(bulk_ctx *b)
+/* Ends the current run: writes its staged leaves, gives back the pages not used. */
+static int run_end(bulk_ctx *b)
 {
     int rc = ALEXDB_OK;
-    if (b->stage_used > 0) {
-        rc = pager_write_pages(b->index->pager, b->stage_first, b->stage_used, b->stage, 0);
+    if (b->run_staged && b->run_used > 0) {
+        rc = pager_write_pages(b->index->pager, b->run_first, b->run_used, b->stage, 0);
     }
-    if (b->stage_allocated > b->stage_used) {
-        alex_pages_release(b->index, b->stage_first + b->stage_used, b->stage_allocated - b->stage_used);
+    if (b->run_allocated > b->run_used) {
+        alex_pages_release(b->index, b->run_first + b->run_used, b->run_allocated - b->run_used);
     }
-    b->stage_used = b->stage_allocated = 0;
+    b->run_used = b->run_allocated = 0;
     return rc;
+}
+
+/* Ends the current run and allocates the next, in the pool while the budget allows. */
+static int run_next(bulk_ctx *b)
+{
+    int rc = run_end(b);
+    if (rc == ALEXDB_OK) rc = alex_pages_alloc(b->index, BULK_RUN_PAGES, &b->run_first);
+    if (rc != ALEXDB_OK) return rc;
+    b->run_allocated = BULK_RUN_PAGES;
+    b->run_staged = b->cached_pages + BULK_RUN_PAGES > b->cached_pages_max;
+    if (!b->run_staged) return ALEXDB_OK;
+    if (b->stage == NULL &&
+        posix_memalign((void **)&b->stage, PAGER_PAGE_SIZE, BULK_RUN_PAGES * PAGER_PAGE_SIZE) != 0) {
+        b->stage = NULL;
+        return common_error(ALEXDB_NOMEM, "bulk load: out of memory");
+    }
+    /* Written around the cache: no stale copy of a reused page may stay in it. */
+    for (uint32_t i = 0; i < BULK_RUN_PAGES; i++) pager_discard(b->index->pager, b->run_first + i);
+    return ALEXDB_OK;
+}
+
+/* The leaf's values as it holds them: inline bytes, or the reference to an overflow run. */
+static void values_get(const bulk_ctx *b, uint64_t first, uint32_t count, alex_value *values)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t at = first + i;
+        uint32_t size = (uint32_t)b->sizes[at];
+        values[i] = (alex_value){.size = size, .data = size > 0 ? b->data[at] : NULL};
+        if (size > ALEX_INLINE_VALUE_SIZE_MAX) {
+            values[i].data = NULL;
+            values[i].overflow_page_no = b->overflow_page_nos[at];
+        }
+    }
+}
+
+/* Builds the leaf in a new frame of the pool (pager P9: latched while it changes). */
+static int leaf_cached(bulk_ctx *b, uint64_t page_no, uint64_t first, const alex_value *values,
+                       uint32_t count, uint64_t low, uint64_t high)
+{
+    pager_frame *frame = NULL;
+    int rc = pager_pin_new(b->index->pager, page_no, PAGER_KIND_LEAF, &frame);
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_exclusive(frame);
+    rc = alex_leaf_build_sorted(pager_frame_data(frame), b->keys + first, values, count, low, high,
+                                ALEX_LEAF_DENSITY_BUILD);
+    ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
+    pager_mark_dirty(b->index->pager, frame, 0);
+    pager_unlatch(frame);
+    pager_unpin(b->index->pager, frame);
+    b->cached_pages++;
+    return ALEXDB_OK;
 }
 
 static int bulk_make_leaf(void *ctx, uint64_t first, uint32_t count, uint64_t low, uint64_t high,
                           uint64_t *page_no_out)
 {
     bulk_ctx *b = ctx;
-    if (b->stage_used == b->stage_allocated) {
-        int rc = stage_flush(b);
-        if (rc == ALEXDB_OK) rc = alex_pages_alloc(b->index, STAGE_PAGES, &b->stage_first);
-        if (rc != ALEXDB_OK) return b->rc = rc;
-        for (uint32_t i = 0; i < STAGE_PAGES; i++) pager_discard(b->index->pager, b->stage_first + i);
-        b->stage_allocated = STAGE_PAGES;
-    }
-    alex_entry entries[ALEX_LEAF_SLOT_COUNT_MAX];
     ALEXDB_ASSERT(count <= ALEX_LEAF_SLOT_COUNT_MAX);
-    for (uint32_t i = 0; i < count; i++) {
-        entries[i] = (alex_entry){.key = b->keys[first + i], .value = b->values[first + i]};
+    if (b->run_used == b->run_allocated) {
+        int rc = run_next(b);
+        if (rc != ALEXDB_OK) return b->rc = rc;
     }
-    uint8_t *page = b->stage + (size_t)b->stage_used * PAGER_PAGE_SIZE;
-    int rc = alex_leaf_build(page, entries, count, low, high, ALEX_LEAF_DENSITY_BUILD);
-    ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
-    *page_no_out = b->stage_first + b->stage_used++;
+    alex_value values[ALEX_LEAF_SLOT_COUNT_MAX];
+    values_get(b, first, count, values);
+    uint64_t page_no = b->run_first + b->run_used;
+    if (b->run_staged) {
+        uint8_t *page = b->stage + (size_t)b->run_used * PAGER_PAGE_SIZE;
+        pager_page_init(page, PAGER_KIND_LEAF);
+        int rc = alex_leaf_build_sorted(page, b->keys + first, values, count, low, high,
+                                        ALEX_LEAF_DENSITY_BUILD);
+        ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
+    } else {
+        int rc = leaf_cached(b, page_no, first, values, count, low, high);
+        if (rc != ALEXDB_OK) return b->rc = rc;
+    }
+    b->run_used++;
+    *page_no_out = page_no;
     return ALEXDB_OK;
 }
 
-/* Checks all the input before anything is written. */
-static int validate(const uint64_t *keys, const void *const *data, const size_t *sizes, size_t count)
+/*
+ * Checks all the input before anything is written. *record_size_out: the heap record
+ * size all values share, 0 if they differ; *overflow_out: whether any is out of line.
+ */
+static int validate(const uint64_t *keys, const void *const *data, const size_t *sizes,
+                    size_t count, uint32_t *record_size_out, bool *overflow_out)
 {
+    uint32_t record_size = alex_value_record_size((uint32_t)COMMON_MIN(sizes[0], ALEX_VALUE_SIZE_MAX));
+    bool overflow = false;
+    bool uniform = true;
     for (size_t i = 0; i < count; i++) {
         if (i > 0 && keys[i] <= keys[i - 1]) {
             return common_error(ALEXDB_INVALID, "bulk load: key %zu (%" PRIu64 ") is not greater "
@@ -80,38 +184,66 @@ static int validate(const uint64_t *keys, const void *const *data, const size_t 
             return common_error(sizes[i] > ALEX_VALUE_SIZE_MAX ? ALEXDB_TOOBIG : ALEXDB_INVALID,
                                 "bulk load: value %zu: bad size or NULL data", i);
         }
+        overflow |= sizes[i] > ALEX_INLINE_VALUE_SIZE_MAX;
+        uniform &= alex_value_record_size((uint32_t)sizes[i]) == record_size;
     }
+    *record_size_out = uniform ? record_size : 0;
+    *overflow_out = overflow;
     return ALEXDB_OK;
 }
 
-/* Frees the overflow runs of values[0..count) after a failed load. */
-static void unwind(alex_index *index, const alex_value *values, size_t count)
+/*
+ * The prefix sums of the records' sizes, for inputs whose sizes differ: modulo 2^32,
+ * since fits only asks for the bytes of runs that could be one leaf, and a 32-bit array
+ * is half the memory each fanout tried streams through.
+ */
+static uint32_t *prefix_make(const size_t *sizes, size_t count)
 {
-    for (size_t i = 0; i < count; i++) alex_value_unwind(index, &values[i]);
-}
-
-/* Turns the input into leaf values, writing overflow runs. */
-static int prepare(alex_index *index, const uint64_t *keys, const void *const *data,
-                   const size_t *sizes, size_t count, alex_value *values, uint64_t *prefix)
-{
-    int rc = validate(keys, data, sizes, count);
-    if (rc != ALEXDB_OK) return rc;
+    uint32_t *prefix = malloc((count + 1) * sizeof(*prefix));
+    if (prefix == NULL) {
+        common_error(ALEXDB_NOMEM, "bulk load: out of memory");
+        return NULL;
+    }
     prefix[0] = 0;
     for (size_t i = 0; i < count; i++) {
-        values[i] = (alex_value){.size = (uint32_t)sizes[i],
-                                 .data = sizes[i] > 0 ? data[i] : (const void *)""};
-        if (sizes[i] > ALEX_INLINE_VALUE_SIZE_MAX) {
-            values[i].data = NULL;
-            rc = alex_overflow_write(index, keys[i], data[i], (uint32_t)sizes[i],
-                                     &values[i].overflow_page_no);
-            if (rc != ALEXDB_OK) {
-                unwind(index, values, i);
-                return rc;
-            }
-        }
         prefix[i + 1] = prefix[i] + alex_value_record_size((uint32_t)sizes[i]);
     }
+    return prefix;
+}
+
+/* Frees the overflow runs written for values[0..count) after a failed load. */
+static void unwind(alex_index *index, const size_t *sizes, const uint64_t *overflow_page_nos,
+                   size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (sizes[i] <= ALEX_INLINE_VALUE_SIZE_MAX) continue;
+        alex_value value = {.size = (uint32_t)sizes[i], .overflow_page_no = overflow_page_nos[i]};
+        alex_value_unwind(index, &value);
+    }
+}
+
+/* Writes the out-of-line values to their overflow runs: overflow_page_nos[i] for each. */
+static int overflow_write(alex_index *index, const uint64_t *keys, const void *const *data,
+                          const size_t *sizes, size_t count, uint64_t *overflow_page_nos)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (sizes[i] <= ALEX_INLINE_VALUE_SIZE_MAX) continue;
+        int rc = alex_overflow_write(index, keys[i], data[i], (uint32_t)sizes[i],
+                                     &overflow_page_nos[i]);
+        if (rc != ALEXDB_OK) {
+            unwind(index, sizes, overflow_page_nos, i);
+            return rc;
+        }
+    }
     return ALEXDB_OK;
+}
+
+/* Half the pool's frames: what the load may fill with its leaves. */
+static uint64_t cached_pages_budget(alex_index *index)
+{
+    pager_stats stats;
+    pager_stats_get(index->pager, &stats);
+    return stats.frame_count / 2;
 }
 
 static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
@@ -121,8 +253,8 @@ static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
     uint64_t old_root = route.leaf_page_no;
     int rc = alex_inner_bulk_load(index->inner, b->keys, count, bulk_fits, bulk_make_leaf, b);
     if (rc == ALEXDB_OK) rc = b->rc;
-    int flush_rc = stage_flush(b);
-    if (rc == ALEXDB_OK) rc = flush_rc;
+    int end_rc = run_end(b);
+    if (rc == ALEXDB_OK) rc = end_rc;
     if (rc != ALEXDB_OK) {
         int expected = ALEXDB_OK;
         atomic_compare_exchange_strong(&index->failed, &expected, rc);
@@ -131,6 +263,36 @@ static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
     alex_pages_release(index, old_root, 1);
     atomic_store(&index->key_count, count);
     return ALEXDB_OK;
+}
+
+/* Under the exclusive tree lock, on an index found empty. */
+static int bulk_load_locked(alex_index *index, bulk_ctx *b, size_t count)
+{
+    uint32_t *prefix = NULL;
+    uint64_t *overflow_page_nos = NULL;
+    bool overflow = false;
+    int rc = validate(b->keys, b->data, b->sizes, count, &b->record_size, &overflow);
+    if (rc == ALEXDB_OK && b->record_size == 0) {
+        prefix = prefix_make(b->sizes, count);
+        if (prefix == NULL) rc = ALEXDB_NOMEM;
+    }
+    if (rc == ALEXDB_OK && overflow) {
+        overflow_page_nos = calloc(count, sizeof(*overflow_page_nos));
+        rc = overflow_page_nos != NULL ? overflow_write(index, b->keys, b->data, b->sizes, count,
+                                                        overflow_page_nos)
+                                       : common_error(ALEXDB_NOMEM, "bulk load: out of memory");
+    }
+    if (rc == ALEXDB_OK) {
+        b->record_prefix = prefix;
+        b->overflow_page_nos = overflow_page_nos;
+        b->cached_pages_max = cached_pages_budget(index);
+        heap_max_make(b);
+        rc = bulk_run(index, b, count);
+    }
+    free(b->stage);
+    free(overflow_page_nos);
+    free(prefix);
+    return rc;
 }
 
 int alex_bulk_load(alex_index *index, const uint64_t *keys, const void *const *data,
@@ -142,22 +304,12 @@ int alex_bulk_load(alex_index *index, const uint64_t *keys, const void *const *d
     pthread_rwlock_wrlock(&index->tree_lock);
     alex_inner_stats inner;
     alex_inner_stats_get(index->inner, &inner);
-    alex_value *values = calloc(count, sizeof(*values));
-    uint64_t *prefix = calloc(count + 1, sizeof(*prefix));
-    bulk_ctx b = {.index = index, .keys = keys, .values = values, .record_prefix = prefix};
     if (atomic_load(&index->key_count) != 0 || inner.leaf_count != 1) {
         rc = common_error(ALEXDB_INVALID, "bulk load needs an empty database");
-    } else if (values == NULL || prefix == NULL ||
-               posix_memalign((void **)&b.stage, PAGER_PAGE_SIZE, STAGE_PAGES * PAGER_PAGE_SIZE) != 0) {
-        b.stage = NULL;
-        rc = common_error(ALEXDB_NOMEM, "bulk load: out of memory");
     } else {
-        rc = prepare(index, keys, data, sizes, count, values, prefix);
-        if (rc == ALEXDB_OK) rc = bulk_run(index, &b, count);
+        bulk_ctx b = {.index = index, .keys = keys, .data = data, .sizes = sizes};
+        rc = bulk_load_locked(index, &b, count);
     }
     pthread_rwlock_unlock(&index->tree_lock);
-    free(b.stage);
-    free(prefix);
-    free(values);
     return rc;
 }

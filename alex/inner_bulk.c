@@ -130,14 +130,14 @@ static double leaf_search_sum(const uint64_t *keys, uint64_t count)
     alex_model model;
     alex_model_fit(&model, keys, (uint32_t)count, slots);
     double scale = slots / (double)count;
-    double sum = 0.0;
+    uint64_t sum = 0; /* whole numbers: the same sum a double would hold, exactly */
     for (uint64_t i = 0; i < count; i++) {
         double error = fabs((double)alex_model_predict(&model, keys[i], (uint32_t)slots) -
                             (double)i * scale);
         uint64_t steps = (uint64_t)error + 1; /* floor(log2(error + 1)), cheaply */
-        sum += (double)(63 - __builtin_clzll(steps));
+        sum += (uint64_t)(63 - __builtin_clzll(steps));
     }
-    return sum;
+    return (double)sum;
 }
 
 /* Least squares of rank / count against key - keys[0] over the keys at multiples of stride. */
@@ -183,15 +183,20 @@ static double inner_error_bits(const uint64_t *keys, uint64_t count, uint64_t st
 {
     alex_model unit;
     fit_unit_strided(keys, count, stride, &unit);
-    double sum = 0.0;
-    double points = 0.0;
+    uint64_t sum = 0; /* whole numbers: the same sums doubles would hold, exactly */
+    uint64_t points = 0;
     for (uint64_t i = 0; i < count; i += stride) {
         double position = (unit.slope * (double)(keys[i] - keys[0]) + unit.intercept) * (double)count;
-        double error = fabs(position - (double)i) / leaf_keys;
-        sum += (double)(63 - __builtin_clzll((uint64_t)error + 1));
-        points += 1.0;
+        double keys_off = fabs(position - (double)i);
+        points++;
+        /* Below one leaf the term is 0, known without the division: keys_off < leaf_keys
+         * (a whole number >= 1) makes the quotient at most 1 - 2^-53, the largest double
+         * below 1, even after rounding, so it truncates to 0. */
+        if (keys_off < leaf_keys) continue;
+        double error = keys_off / leaf_keys;
+        sum += (uint64_t)(63 - __builtin_clzll((uint64_t)error + 1));
     }
-    return sum / points;
+    return (double)sum / (double)points;
 }
 
 /* The memo entry for a run: direct-mapped, a colliding run just replaces it. */
@@ -263,14 +268,25 @@ static uint64_t fit_max(bulk_state *st, uint64_t first, uint64_t limit)
     return lo;
 }
 
+/*
+ * The slot a candidate node routes key to: alex_inner_node_predict (inner.c) for the
+ * plain, not reversed, nodes node_choose shapes, inlined, since cutting a level asks it
+ * a few times per child. level_cut asserts the two agree.
+ */
+static inline uint32_t shape_predict(const alex_inner_node *shape, uint64_t key)
+{
+    if (key < shape->key_base) return 0;
+    return alex_model_predict(&shape->model, key - shape->key_base, 1u << shape->slot_count_log2);
+}
+
 /* The first index in [lo, hi] whose key shape routes to a slot >= slot; routes(keys[hi]) >= slot. */
 static uint64_t first_at_slot(const alex_inner_node *shape, const uint64_t *keys, uint64_t lo,
                               uint64_t hi, uint32_t slot)
 {
-    ALEXDB_ASSERT(lo <= hi && alex_inner_node_predict(shape, keys[hi]) >= slot);
+    ALEXDB_ASSERT(lo <= hi && shape_predict(shape, keys[hi]) >= slot);
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (alex_inner_node_predict(shape, keys[mid]) >= slot) hi = mid;
+        if (shape_predict(shape, keys[mid]) >= slot) hi = mid;
         else lo = mid + 1;
     }
     return lo;
@@ -282,12 +298,12 @@ static uint64_t partition_end(const alex_inner_node *shape, const uint64_t *keys
 {
     uint64_t lo = from; /* routes to slot */
     uint64_t step = 1;
-    while (count - lo > step && alex_inner_node_predict(shape, keys[lo + step]) <= slot) {
+    while (count - lo > step && shape_predict(shape, keys[lo + step]) <= slot) {
         lo += step;
         step *= 2;
     }
     if (count - lo <= step) {
-        if (alex_inner_node_predict(shape, keys[count - 1]) <= slot) return count;
+        if (shape_predict(shape, keys[count - 1]) <= slot) return count;
         return first_at_slot(shape, keys, lo + 1, count - 1, slot + 1);
     }
     return first_at_slot(shape, keys, lo + 1, lo + step, slot + 1);
@@ -302,14 +318,16 @@ static uint64_t partition_end(const alex_inner_node *shape, const uint64_t *keys
 static void level_cut(bulk_state *st, uint64_t first, uint64_t count, const alex_inner_node *shape)
 {
     const uint64_t *keys = st->keys + first;
+    ALEXDB_ASSERT(!(shape->flags & ALEX_INNER_REVERSED));
+    ALEXDB_ASSERT(shape_predict(shape, keys[count - 1]) == alex_inner_node_predict(shape, keys[count - 1]));
     st->cand_count = 0;
     for (uint64_t c = 0; c < count;) {
-        uint32_t slot = alex_inner_node_predict(shape, keys[c]);
+        uint32_t slot = shape_predict(shape, keys[c]);
         uint64_t limit = count - c < ALEX_LEAF_SLOT_COUNT_MAX ? count - c : ALEX_LEAF_SLOT_COUNT_MAX;
         uint64_t room = fit_max(st, first + c, limit);
         bulk_child child = {c, count - c, st->cand_count == 0 ? 0 : slot, true};
         if (room < count - c) {
-            uint32_t next = alex_inner_node_predict(shape, keys[c + room]);
+            uint32_t next = shape_predict(shape, keys[c + room]);
             if (next == slot) { /* one partition too big for a leaf: an inner child */
                 child.count = partition_end(shape, keys, c + room, count, slot) - c;
                 child.leaf = false;

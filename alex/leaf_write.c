@@ -17,9 +17,18 @@
  * order. Every failure (ALEXDB_FULL) is decided before the first byte changes, so a
  * full leaf is left byte-for-byte as it was.
  *
- * Entry points: alex_leaf_upsert, alex_leaf_delete. The page passed alex_leaf_check.
+ * Bulk build (alex_leaf_build_sorted): the bulk load's way to fill a fresh page, the same
+ * bytes as alex_leaf_build (leaf.c) in one pass: each key goes to its slot as ALEX places
+ * it (the predicted slot or the next free one), the gaps before it take its key on the
+ * way, its record goes to the heap, and ALEX's expected cost is summed as the keys are
+ * placed, so nothing is read back from the page.
+ *
+ * Entry points: alex_leaf_upsert, alex_leaf_delete (the page passed alex_leaf_check),
+ * alex_leaf_build_sorted.
  */
 #include "alex_int.h"
+
+#include <math.h> /* isfinite only: libalexdb does not link libm */
 
 #define SLOT_NONE UINT32_MAX
 
@@ -348,5 +357,145 @@ int alex_leaf_delete(uint8_t *page, uint64_t key, alex_value *old_out)
     key_set(page, n, slot, next_key);
     for (uint32_t s = slot; s-- > 0 && !bit_get(page, s);) key_set(page, n, s, next_key);
     stat_add(page, ALEX_LEAF_FIELD_DELETE_COUNT, 1);
+    return ALEXDB_OK;
+}
+
+/* ---- the bulk load's build ---- */
+
+/*
+ * ALEX's expected cost of a fresh leaf (alex_leaf_cost_expected in leaf_check.c) summed
+ * while the keys are placed, term by term in the order that function adds them, so it is
+ * the same double: the terms it adds and this skips are a key at its predicted slot
+ * (log2(1) = +0.0) and a run of 0 occupied slots, and adding +0.0 to a sum of
+ * non-negative terms changes no bit. Adding a term there? Also here.
+ */
+typedef struct build_cost {
+    double log2_sum;  /* log2(|predicted - slot| + 1) over the keys */
+    double shift_sum; /* L^2 / 4 over the runs of L consecutive occupied slots */
+    uint32_t run;     /* occupied slots in the current run */
+} build_cost;
+
+static void build_cost_add(build_cost *cost, uint32_t predicted, uint32_t slot, bool after_gap)
+{
+    if (after_gap) {
+        cost->shift_sum += (double)cost->run * (double)cost->run / 4.0;
+        cost->run = 0;
+    }
+    cost->run++;
+    if (predicted != slot) {
+        uint32_t error = predicted > slot ? predicted - slot : slot - predicted;
+        cost->log2_sum += alex_model_log2_u32(error + 1u);
+    }
+}
+
+static double build_cost_total(build_cost *cost, uint32_t count)
+{
+    if (count == 0) return 0.0;
+    cost->shift_sum += (double)cost->run * (double)cost->run / 4.0;
+    cost->run = 0;
+    return ALEX_COST_SEARCH_WEIGHT * (cost->log2_sum / count) +
+           ALEX_COST_SHIFT_WEIGHT * (cost->shift_sum / count);
+}
+
+/* alex_value_record_size, inline: every build asks it for every key. */
+static inline uint32_t record_size(const alex_value *v)
+{
+    return alex_leaf_tag_record_size(v->size > ALEX_INLINE_VALUE_SIZE_MAX ? ALEX_VALUE_TAG_OVERFLOW
+                                                                          : (uint16_t)v->size);
+}
+
+/* alex_leaf_record_store with the inline case inline: its tag is its size (FORMAT.md 3). */
+static inline uint32_t record_put(uint8_t *page, uint32_t offset, const alex_value *v)
+{
+    if (v->size > ALEX_INLINE_VALUE_SIZE_MAX) return alex_leaf_record_store(page, offset, v);
+    common_store_u16le(page + offset, (uint16_t)v->size);
+    if (v->size > 0) memcpy(page + offset + 2u, v->data, v->size);
+    return 2u + v->size;
+}
+
+/*
+ * ALEX's bulk placement, as place_entries in leaf.c: key i goes to max(predicted,
+ * previous + 1), but never past n - (count - i). Gaps take the key of the next occupied
+ * slot as it is placed, the trailing ones UINT64_MAX; records go in key order from
+ * heap_offset on. Writes the bitmap, the key array and the value offsets whole.
+ */
+static void keys_place(uint8_t *page, uint32_t n, const uint64_t *keys, const alex_value *values,
+                       uint32_t count, const alex_model *model, uint32_t heap_offset,
+                       build_cost *cost)
+{
+    uint8_t *key_bytes = page + alex_leaf_keys_offset(n);
+    uint8_t *offset_bytes = page + alex_leaf_value_offsets_offset(n);
+    uint64_t bitmap[(ALEX_LEAF_SLOT_COUNT_MAX + 63u) / 64u] = {0};
+    uint32_t next_free = 0;
+    uint32_t record = heap_offset;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t key = keys[i];
+        ALEXDB_ASSERT(i == 0 || keys[i - 1] < key);
+        uint32_t predicted = alex_model_predict(model, key, n);
+        uint32_t slot = COMMON_MIN(COMMON_MAX(predicted, next_free), n - (count - i));
+        ALEXDB_ASSERT(slot >= next_free && slot < n);
+        build_cost_add(cost, predicted, slot, slot > next_free);
+        for (uint32_t gap = next_free; gap < slot; gap++) {
+            common_store_u64le(key_bytes + 8u * gap, key);
+            common_store_u16le(offset_bytes + 2u * gap, 0);
+        }
+        common_store_u64le(key_bytes + 8u * slot, key);
+        common_store_u16le(offset_bytes + 2u * slot, (uint16_t)record);
+        bitmap[slot / 64u] |= 1ull << (slot % 64u);
+        record += record_put(page, record, &values[i]);
+        next_free = slot + 1u;
+    }
+    ALEXDB_ASSERT(record == PAGER_PAGE_SIZE);
+    for (uint32_t gap = next_free; gap < n; gap++) {
+        common_store_u64le(key_bytes + 8u * gap, UINT64_MAX);
+        common_store_u16le(offset_bytes + 2u * gap, 0);
+    }
+    for (uint32_t w = 0; w < (n + 63u) / 64u; w++) {
+        common_store_u64le(page + ALEX_LEAF_FIELD_BITMAP + 8u * w, bitmap[w]);
+    }
+}
+
+/* The records' heap bytes; checks each value as alex_leaf_build does. */
+static size_t values_heap_size(const uint8_t *page, const alex_value *values, uint32_t count)
+{
+    size_t heap_size = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const alex_value *v = &values[i];
+        ALEXDB_ASSERT(v->size > ALEX_INLINE_VALUE_SIZE_MAX || v->size == 0 || v->data != NULL);
+        ALEXDB_ASSERT(v->data == NULL || v->data + v->size <= page ||
+                      v->data >= page + PAGER_PAGE_SIZE);
+        ALEXDB_ASSERT(v->size <= ALEX_VALUE_SIZE_MAX);
+        heap_size += record_size(v);
+    }
+    return heap_size;
+}
+
+int alex_leaf_build_sorted(uint8_t *page, const uint64_t *keys, const alex_value *values,
+                           uint32_t count, uint64_t fence_low, uint64_t fence_high, double density)
+{
+    ALEXDB_ASSERT(page != NULL && (count == 0 || (keys != NULL && values != NULL)));
+    ALEXDB_ASSERT(fence_low <= fence_high && density > 0.0 && density <= 1.0);
+    ALEXDB_ASSERT(pager_page_kind(page) == PAGER_KIND_LEAF);
+    ALEXDB_ASSERT(count == 0 || (keys[0] >= fence_low && keys[count - 1] <= fence_high));
+    size_t heap_size = values_heap_size(page, values, count);
+    uint32_t n = alex_leaf_slot_count_for(count, heap_size, density);
+    if (n == 0) return ALEXDB_FULL; /* before any byte of page changes */
+    alex_model model;
+    alex_model_fit(&model, keys, count, (double)n);
+    uint32_t heap_offset = PAGER_PAGE_SIZE - (uint32_t)heap_size;
+    build_cost cost = {0.0, 0.0, 0};
+    keys_place(page, n, keys, values, count, &model, heap_offset, &cost);
+    memset(page + alex_leaf_keys_end(n), 0, heap_offset - alex_leaf_keys_end(n));
+    memset(page + ALEX_LEAF_FIELD_SLOT_COUNT, 0, ALEX_LEAF_FIELD_BITMAP - ALEX_LEAF_FIELD_SLOT_COUNT);
+    field16_set(page, ALEX_LEAF_FIELD_SLOT_COUNT, n);
+    field16_set(page, ALEX_LEAF_FIELD_KEY_COUNT, count);
+    field16_set(page, ALEX_LEAF_FIELD_HEAP_OFFSET, heap_offset);
+    common_store_f64le(page + ALEX_LEAF_FIELD_SLOPE, model.slope);
+    common_store_f64le(page + ALEX_LEAF_FIELD_INTERCEPT, model.intercept);
+    common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_LOW, fence_low);
+    common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_HIGH, fence_high);
+    double expected = build_cost_total(&cost, count);
+    ALEXDB_ASSERT(isfinite(expected) && expected >= 0.0);
+    common_store_f32le(page + ALEX_LEAF_FIELD_EXPECTED_COST, (float)expected);
     return ALEXDB_OK;
 }

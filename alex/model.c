@@ -8,19 +8,12 @@
  * -ffp-contract=off, so no fused multiply-add), so the same bytes on disk route the same
  * key to the same slot on every run and every machine. Because slope >= 0 and IEEE
  * rounding is monotone, predictions never decrease as keys grow (docs/FORMAT.md 3).
+ * alex_model_predict itself is inline, in alex_int.h.
  */
 #include "alex_int.h"
 
 #include <math.h>
-
-uint32_t alex_model_predict(const alex_model *model, uint64_t key, uint32_t slot_count)
-{
-    ALEXDB_ASSERT(slot_count > 0);
-    double y = model->slope * (double)key + model->intercept;
-    if (!(y > 0.0)) return 0; /* also catches NaN */
-    if (y >= (double)slot_count) return slot_count - 1;
-    return (uint32_t)y;
-}
+#include <pthread.h>
 
 /*
  * Least squares of rank against key, scaled so that count keys spread over
@@ -152,4 +145,46 @@ double alex_model_slope_reaching_one(uint64_t offset)
     if (!(slope * x >= 1.0)) slope *= 2.0;
     ALEXDB_ASSERT(isfinite(slope) && slope * x >= 1.0);
     return slope;
+}
+
+/*
+ * The exponent from the integer, the mantissa m in [1, 2) from ln m = 2 atanh(t),
+ * t = (m - 1) / (m + 1) <= 1/3, nine terms of the series (error below 1e-9).
+ */
+static double log2_series(uint32_t x)
+{
+    ALEXDB_ASSERT(x >= 1);
+    uint32_t exponent = 31u - (uint32_t)__builtin_clz(x);
+    double m = (double)x / (double)(1u << exponent);
+    double t = (m - 1.0) / (m + 1.0);
+    double power = t;
+    double sum = 0.0;
+    for (uint32_t k = 1; k <= 17; k += 2) {
+        sum += power / k;
+        power *= t * t;
+    }
+    return exponent + 2.0 * sum / 0.69314718055994530942;
+}
+
+/*
+ * A leaf's search errors are below its slot count, so their logs come from a table of
+ * the series' own results, made once per process: the same bits, without nine
+ * divisions per key of a build.
+ */
+#define LOG2_TABLE_SIZE (ALEX_LEAF_SLOT_COUNT_MAX + 1u)
+
+static double log2_table[LOG2_TABLE_SIZE];
+static pthread_once_t log2_table_once = PTHREAD_ONCE_INIT;
+
+static void log2_table_make(void)
+{
+    for (uint32_t x = 1; x < LOG2_TABLE_SIZE; x++) log2_table[x] = log2_series(x);
+}
+
+double alex_model_log2_u32(uint32_t x)
+{
+    ALEXDB_ASSERT(x >= 1);
+    if (x >= LOG2_TABLE_SIZE) return log2_series(x);
+    pthread_once(&log2_table_once, log2_table_make);
+    return log2_table[x];
 }

@@ -4,7 +4,8 @@
  * sizes including out-of-line values load, read back, iterate in order, check clean and
  * survive reopen. Unsorted or duplicate keys, a non-empty database and bad arrays are
  * ALEXDB_INVALID (an oversized value ALEXDB_TOOBIG) and leave the handle usable; inserts
- * and deletes on top of a bulk-loaded index work and check clean.
+ * and deletes on top of a bulk-loaded index work and check clean. Values of one size
+ * load into the cache when they fit half of it, and past that straight to disk.
  */
 #include "alexdb.h"
 #include "testutil.h"
@@ -341,6 +342,88 @@ static void test_refused_load_leaks_nothing(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/* ---- values of one size: the load's fits needs no prefix sums ---- */
+
+#define SAME_SIZE_VALUE_SIZE 100u
+
+static uint64_t same_size_key(uint64_t i)
+{
+    return i * 0x9E3779B97F4AULL + (i % 7); /* strictly increasing, uneven gaps */
+}
+
+static void same_size_value(uint64_t key, uint8_t *buf)
+{
+    for (uint32_t b = 0; b < SAME_SIZE_VALUE_SIZE; b++) buf[b] = (uint8_t)(key * 31 + b);
+}
+
+/* Loads count keys with 100-byte values into a db with a cache of cache_bytes, reads them
+ * all back; returns the cache misses those reads took. */
+static uint64_t same_size_load(const char *dir, size_t count, size_t cache_bytes)
+{
+    uint64_t *keys = malloc(count * sizeof(*keys));
+    const void **values = malloc(count * sizeof(*values));
+    size_t *sizes = malloc(count * sizeof(*sizes));
+    uint8_t *bytes = malloc(count * SAME_SIZE_VALUE_SIZE);
+    assert_true(keys && values && sizes && bytes);
+    for (size_t i = 0; i < count; i++) {
+        keys[i] = same_size_key(i);
+        same_size_value(keys[i], bytes + i * SAME_SIZE_VALUE_SIZE);
+        values[i] = bytes + i * SAME_SIZE_VALUE_SIZE;
+        sizes[i] = SAME_SIZE_VALUE_SIZE;
+    }
+    alexdb *db = tu_db_open(dir, cache_bytes);
+    assert_int_equal(alexdb_bulk_load(db, keys, values, sizes, count), ALEXDB_OK);
+    struct alexdb_stats before, after;
+    assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+    uint8_t buf[SAME_SIZE_VALUE_SIZE], want[SAME_SIZE_VALUE_SIZE];
+    for (size_t i = 0; i < count; i++) {
+        size_t got = 0;
+        assert_int_equal(alexdb_get(db, keys[i], buf, sizeof(buf), &got), ALEXDB_OK);
+        assert_int_equal(got, SAME_SIZE_VALUE_SIZE);
+        same_size_value(keys[i], want);
+        assert_memory_equal(buf, want, SAME_SIZE_VALUE_SIZE);
+    }
+    assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
+    assert_int_equal(after.key_count, count);
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = tu_db_open(dir, cache_bytes);
+    for (size_t i = 0; i < count; i += 97) {
+        size_t got = 0;
+        assert_int_equal(alexdb_get(db, keys[i], buf, sizeof(buf), &got), ALEXDB_OK);
+        same_size_value(keys[i], want);
+        assert_memory_equal(buf, want, SAME_SIZE_VALUE_SIZE);
+    }
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(bytes);
+    free(sizes);
+    free(values);
+    free(keys);
+    return after.cache_miss_count - before.cache_miss_count;
+}
+
+/*
+ * A load whose leaves take less than half the cache builds them in the cache: reading
+ * every key back misses nothing; the checkpoint at close writes them; reopened, all
+ * read back and check clean.
+ */
+static void test_load_cached(void **state)
+{
+    tu_fixture *fx = *state;
+    assert_int_equal(same_size_load(fx->path, 60000, 64u << 20), 0);
+}
+
+/*
+ * A load larger than half the cache builds what fits in it and writes the rest straight
+ * to disk: reads miss, every value reads back, the db checks clean and survives reopen.
+ */
+static void test_load_spills_past_cache(void **state)
+{
+    tu_fixture *fx = *state;
+    assert_true(same_size_load(fx->path, 60000, 1u << 20) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +432,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_100k, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_refusals, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_changes_on_top, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_load_cached, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_load_spills_past_cache, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* alex_leaf_write_test.c: upsert and delete on one leaf page (alex/leaf_write.c). */
+/* alex_leaf_write_test.c: upsert, delete and the bulk build on one leaf page (alex/leaf_write.c). */
 #include "testutil.h"
 
 #include "alex_int.h"
@@ -665,6 +665,122 @@ static void test_randomized_against_oracle(void **state)
     free(rs);
 }
 
+/* ---- alex_leaf_build_sorted ---- */
+
+#define BUILD_TRIAL_COUNT 4000u
+
+static int key_compare(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* A key of one of the shapes a leaf meets: anywhere, dense, above 2^53, at either end. */
+static uint64_t build_key(common_rng *rng, uint32_t shape, uint64_t base)
+{
+    switch (shape) {
+    case 0: return common_rng_next(rng);
+    case 1: return base + common_rng_below(rng, 600);                     /* dense */
+    case 2: return (1ull << 53) + common_rng_below(rng, 4096);            /* doubles collide */
+    case 3: return common_rng_below(rng, 2) ? common_rng_below(rng, 300)  /* both ends */
+                                            : UINT64_MAX - common_rng_below(rng, 300);
+    default: return base + common_rng_below(rng, 1ull << 40) * (1 + common_rng_below(rng, 3));
+    }
+}
+
+/* Up to count_max sorted distinct keys; returns how many. */
+static uint32_t build_keys(common_rng *rng, uint64_t *keys, uint32_t count_max)
+{
+    uint32_t shape = (uint32_t)common_rng_below(rng, 5);
+    uint64_t base = common_rng_next(rng) >> (common_rng_below(rng, 2) ? 0 : 20);
+    if (base > UINT64_MAX - (1ull << 43)) base = UINT64_MAX - (1ull << 43);
+    uint32_t count = (uint32_t)common_rng_below(rng, count_max + 1);
+    for (uint32_t i = 0; i < count; i++) keys[i] = build_key(rng, shape, base);
+    qsort(keys, count, sizeof(keys[0]), key_compare);
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (distinct == 0 || keys[i] != keys[distinct - 1]) keys[distinct++] = keys[i];
+    }
+    return distinct;
+}
+
+/* A value: mostly small, some large inline, some out of line; bytes from bytes. */
+static alex_value build_value(common_rng *rng, const uint8_t *bytes, uint32_t big_share)
+{
+    uint32_t r = (uint32_t)common_rng_below(rng, 100);
+    alex_value v = {0};
+    if (r < big_share) {
+        v.size = (uint32_t)common_rng_below(rng, ALEX_INLINE_VALUE_SIZE_MAX + 1);
+    } else if (r < big_share + 5) {
+        v.size = ALEX_INLINE_VALUE_SIZE_MAX + 1 + (uint32_t)common_rng_below(rng, 1u << 20);
+        v.overflow_page_no = 2 + common_rng_below(rng, ALEX_LEAF_PAGE_NO_MAX - 2);
+        return v;
+    } else {
+        v.size = (uint32_t)common_rng_below(rng, 40);
+    }
+    v.data = v.size > 0 ? bytes + common_rng_below(rng, ALEX_INLINE_VALUE_SIZE_MAX) : NULL;
+    return v;
+}
+
+/*
+ * The bulk build makes, from random keys, values, fences and densities, byte for byte
+ * the page alex_leaf_build makes (expected cost included), writing every body byte of a
+ * page full of garbage; when the entries do not fit it says FULL and leaves the page
+ * as it was. Each page it builds passes alex_leaf_check.
+ */
+static void test_build_sorted_matches_build(void **state)
+{
+    (void)state;
+    static const double densities[] = {ALEX_LEAF_DENSITY_BUILD, 1.0, 0.5, 0.9};
+    static uint8_t bytes[2 * ALEX_INLINE_VALUE_SIZE_MAX];
+    uint64_t keys[ALEX_LEAF_SLOT_COUNT_MAX];
+    alex_value values[ALEX_LEAF_SLOT_COUNT_MAX];
+    alex_entry entries[ALEX_LEAF_SLOT_COUNT_MAX];
+    uint8_t *want = tu_aligned(PAGER_PAGE_SIZE);
+    uint8_t *got = tu_aligned(PAGER_PAGE_SIZE);
+    uint8_t *before = tu_aligned(PAGER_PAGE_SIZE);
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed() + 11);
+    for (size_t i = 0; i < sizeof(bytes); i++) bytes[i] = (uint8_t)common_rng_next(&rng);
+    uint32_t built = 0, full = 0;
+    for (uint32_t trial = 0; trial < BUILD_TRIAL_COUNT; trial++) {
+        uint32_t count_max = common_rng_below(&rng, 4) == 0 ? ALEX_LEAF_SLOT_COUNT_MAX : 40;
+        uint32_t count = build_keys(&rng, keys, count_max);
+        uint32_t big_share = (uint32_t)common_rng_below(&rng, 3) * 10;
+        for (uint32_t i = 0; i < count; i++) {
+            values[i] = build_value(&rng, bytes, big_share);
+            entries[i] = (alex_entry){.key = keys[i], .value = values[i]};
+        }
+        uint64_t low = count > 0 ? keys[0] - common_rng_below(&rng, keys[0] % 1000 + 1) : 0;
+        uint64_t high = count > 0 ? keys[count - 1] + common_rng_below(&rng, ~keys[count - 1] % 1000 + 1)
+                                  : UINT64_MAX;
+        double density = densities[common_rng_below(&rng, 4)];
+        pager_page_init(want, PAGER_KIND_LEAF);
+        for (uint32_t i = PAGER_HDR_PAGE_NO; i < PAGER_HEADER_SIZE; i++) want[i] = (uint8_t)common_rng_next(&rng);
+        memcpy(got, want, PAGER_HEADER_SIZE);
+        for (uint32_t i = PAGER_HEADER_SIZE; i < PAGER_PAGE_SIZE; i++) got[i] = (uint8_t)common_rng_next(&rng);
+        memcpy(before, got, PAGER_PAGE_SIZE);
+        int want_rc = alex_leaf_build(want, entries, count, low, high, density);
+        int got_rc = alex_leaf_build_sorted(got, keys, values, count, low, high, density);
+        assert_int_equal(got_rc, want_rc);
+        if (got_rc == ALEXDB_FULL) {
+            assert_memory_equal(got, before, PAGER_PAGE_SIZE);
+            full++;
+            continue;
+        }
+        assert_int_equal(got_rc, ALEXDB_OK);
+        assert_memory_equal(got, want, PAGER_PAGE_SIZE);
+        leaf_valid(got);
+        built++;
+    }
+    printf("built %u leaves, %u refused as full\n", built, full);
+    assert_true(built > BUILD_TRIAL_COUNT / 2 && full > 0);
+    free(before);
+    free(got);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -675,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_full_leaves_page_unchanged),
         cmocka_unit_test(test_compaction_reclaims_dead),
         cmocka_unit_test(test_randomized_against_oracle),
+        cmocka_unit_test(test_build_sorted_matches_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

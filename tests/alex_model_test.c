@@ -1,4 +1,4 @@
-/* alex_model_test.c: the linear models (alex/model.c): predict, fit, through, first_key_at. */
+/* alex_model_test.c: the linear models (alex/model.c): predict, fit, through, first_key_at, log2. */
 #include "testutil.h"
 
 #include "alex_int.h"
@@ -230,6 +230,29 @@ static void test_first_key_at_matches_bisection(void **state)
     }
 }
 
+/*
+ * The deterministic log2: exact at powers of two (log2(1) is +0.0, which the leaf build's
+ * cost sums rely on), within 1e-9 of libm's elsewhere, increasing, and the same on both
+ * sides of its table's end (errors up to the slot maximum come from the table).
+ */
+static void test_log2(void **state)
+{
+    (void)state;
+    assert_true(alex_model_log2_u32(1) == 0.0 && !signbit(alex_model_log2_u32(1)));
+    for (uint32_t k = 0; k < 32; k++) assert_true(alex_model_log2_u32(1u << k) == (double)k);
+    double previous = -1.0;
+    for (uint32_t x = 1; x < 5000; x++) {
+        double y = alex_model_log2_u32(x);
+        assert_true(fabs(y - log2((double)x)) < 1e-9);
+        assert_true(y > previous);
+        previous = y;
+    }
+    uint32_t big[] = {ALEX_LEAF_SLOT_COUNT_MAX, ALEX_LEAF_SLOT_COUNT_MAX + 1, 1000003, UINT32_MAX};
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        assert_true(fabs(alex_model_log2_u32(big[i]) - log2((double)big[i])) < 1e-9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_through),
         cmocka_unit_test(test_first_key_at_agrees_with_predict),
         cmocka_unit_test(test_first_key_at_matches_bisection),
+        cmocka_unit_test(test_log2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
