@@ -364,3 +364,72 @@ void alex_leaf_init(uint8_t *page, uint64_t fence_low, uint64_t fence_high)
     ALEXDB_ASSERT(rc == ALEXDB_OK);
     ALEXDB_ASSERT(alex_leaf_slot_count(page) == 1 && alex_leaf_key_count(page) == 0);
 }
+
+/* ---- copies for cursors ---------------------------------------------------------- */
+
+/* Fills the item of the occupied slot whose heap was copied to bytes + base. */
+static inline void item_store(const uint8_t *page, uint32_t n, uint32_t slot, uint32_t heap_offset,
+                              uint32_t base, alex_leaf_item *item)
+{
+    uint32_t offset = value_offset_at(page, n, slot);
+    ALEXDB_ASSERT(offset >= heap_offset && offset + 2u <= PAGER_PAGE_SIZE);
+    uint16_t tag = common_load_u16le(page + offset);
+    item->key = key_at(page + alex_leaf_keys_offset(n), slot);
+    if (COMMON_LIKELY(tag <= ALEX_INLINE_VALUE_SIZE_MAX)) {
+        ALEXDB_ASSERT(offset + 2u + tag <= PAGER_PAGE_SIZE);
+        item->value_size = tag;
+        item->value_offset = base + (offset - heap_offset) + 2u;
+        return;
+    }
+    ALEXDB_ASSERT(tag == ALEX_VALUE_TAG_OVERFLOW &&
+                  offset + ALEX_OVERFLOW_RECORD_SIZE <= PAGER_PAGE_SIZE);
+    item->value_size = common_load_u32le(page + offset + 2u);
+    item->value_offset = UINT32_MAX;
+}
+
+/*
+ * Copies the heap in one move (a record-by-record copy costs more per entry than the
+ * dead bytes and skipped records it saves), then walks the bitmap a word at a time from
+ * slot: each entry's key, and where its value landed in bytes. With no entry from slot
+ * on, copies nothing.
+ */
+uint32_t alex_leaf_copy_from(const uint8_t *page, uint32_t slot, alex_leaf_item *items,
+                             uint8_t *bytes, uint32_t *bytes_size)
+{
+    uint32_t n = alex_leaf_slot_count(page);
+    ALEXDB_ASSERT(n >= 1 && n <= ALEX_LEAF_SLOT_COUNT_MAX && slot <= n);
+    uint32_t heap_offset = common_load_u16le(page + ALEX_LEAF_FIELD_HEAP_OFFSET);
+    ALEXDB_ASSERT(heap_offset >= alex_leaf_keys_end(n) && heap_offset <= PAGER_PAGE_SIZE);
+    slot = occupied_from(page, n, slot);
+    if (slot == n) return 0; /* nothing to copy: not even the heap */
+    uint32_t base = *bytes_size;
+    memcpy(bytes + base, page + heap_offset, PAGER_PAGE_SIZE - heap_offset);
+    const uint8_t *bitmap = page + ALEX_LEAF_FIELD_BITMAP;
+    uint32_t count = 0;
+    for (uint32_t w = slot / 64u; w < (n + 63u) / 64u; w++) {
+        uint64_t bits = common_load_u64le(bitmap + 8u * w);
+        if (w == slot / 64u) bits &= ~0ull << (slot % 64u);
+        for (; bits != 0; bits &= bits - 1u) {
+            uint32_t occupied = w * 64u + (uint32_t)__builtin_ctzll(bits);
+            ALEXDB_ASSERT(occupied < n); /* bits >= n are 0 (FORMAT.md 3) */
+            item_store(page, n, occupied, heap_offset, base, &items[count++]);
+        }
+    }
+    ALEXDB_ASSERT(count <= alex_leaf_key_count(page));
+    *bytes_size = base + PAGER_PAGE_SIZE - heap_offset;
+    return count;
+}
+
+/*
+ * Asks for the lines alex_leaf_copy_from reads past the header (which the pager asks for
+ * when it pins): the bitmap and the arrays, and the heap. Not the free middle.
+ */
+void alex_leaf_prefetch(const uint8_t *page)
+{
+    uint32_t n = COMMON_MIN(alex_leaf_slot_count(page), ALEX_LEAF_SLOT_COUNT_MAX);
+    uint32_t heap_offset = common_load_u16le(page + ALEX_LEAF_FIELD_HEAP_OFFSET);
+    for (uint32_t at = 128u; at < alex_leaf_keys_end(n); at += 64u) __builtin_prefetch(page + at);
+    for (uint32_t at = heap_offset & ~63u; at < PAGER_PAGE_SIZE; at += 64u) {
+        __builtin_prefetch(page + at);
+    }
+}

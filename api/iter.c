@@ -11,6 +11,7 @@ struct alexdb_iter {
     alexdb *db;
     alex_cursor *cursor;
     int status;
+    bool valid; /* status is ALEXDB_OK and the cursor stands on an entry: one load per call */
 };
 
 int alexdb_iter_open(alexdb *db, alexdb_iter **iter_out)
@@ -37,38 +38,69 @@ void alexdb_iter_seek(alexdb_iter *it, uint64_t key)
     if (it == NULL) return;
     it->status = api_db_check(it->db, "alexdb_iter_seek");
     if (it->status == ALEXDB_OK) it->status = alex_cursor_seek(it->cursor, key);
+    it->valid = it->status == ALEXDB_OK && alex_cursor_valid(it->cursor);
+}
+
+static inline bool on_entry(const alexdb_iter *it)
+{
+    return it != NULL && it->valid;
 }
 
 int alexdb_iter_valid(const alexdb_iter *it)
 {
-    return it != NULL && it->status == ALEXDB_OK && alex_cursor_valid(it->cursor);
+    return on_entry(it);
+}
+
+/* A cursor call failed: the iterator stops, and says why (RocksDB's way). */
+static void stop(alexdb_iter *it, int status)
+{
+    it->status = status;
+    it->valid = false;
 }
 
 void alexdb_iter_next(alexdb_iter *it)
 {
-    if (!alexdb_iter_valid(it)) return;
-    it->status = alex_cursor_next(it->cursor);
+    if (!on_entry(it)) return;
+    int rc = alex_cursor_next(it->cursor); /* status was ALEXDB_OK: valid says so */
+    if (rc != ALEXDB_OK) stop(it, rc);
+    else it->valid = alex_cursor_valid(it->cursor);
 }
 
 uint64_t alexdb_iter_key(const alexdb_iter *it)
 {
-    return alexdb_iter_valid(it) ? alex_cursor_key(it->cursor) : 0;
+    return on_entry(it) ? alex_cursor_key(it->cursor) : 0;
 }
 
-void alexdb_iter_value(const alexdb_iter *cit, const void **value_out, size_t *value_size_out)
+/* alexdb_iter_value with an output left NULL, or off an entry: what the caller asked for. */
+__attribute__((noinline)) static void value_partly(alexdb_iter *it, const void **value_out,
+                                                   size_t *value_size_out)
 {
     const void *data = NULL;
     size_t size = 0;
-    if (alexdb_iter_valid(cit)) {
-        alexdb_iter *it = (alexdb_iter *)cit; /* reading on demand fills the cursor's buffer */
-        it->status = alex_cursor_value(it->cursor, &data, &size);
-        if (it->status != ALEXDB_OK) {
+    if (on_entry(it)) {
+        int rc = alex_cursor_value(it->cursor, &data, &size);
+        if (rc != ALEXDB_OK) {
+            stop(it, rc);
             data = NULL;
             size = 0;
         }
     }
     if (value_out != NULL) *value_out = data;
     if (value_size_out != NULL) *value_size_out = size;
+}
+
+void alexdb_iter_value(const alexdb_iter *cit, const void **value_out, size_t *value_size_out)
+{
+    alexdb_iter *it = (alexdb_iter *)cit; /* reading on demand fills the cursor's buffer */
+    if (COMMON_UNLIKELY(!on_entry(it) || value_out == NULL || value_size_out == NULL)) {
+        value_partly(it, value_out, value_size_out);
+        return;
+    }
+    int rc = alex_cursor_value(it->cursor, value_out, value_size_out);
+    if (COMMON_LIKELY(rc == ALEXDB_OK)) return;
+    stop(it, rc);
+    *value_out = NULL;
+    *value_size_out = 0;
 }
 
 int alexdb_iter_status(const alexdb_iter *it)

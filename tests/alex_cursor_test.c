@@ -4,7 +4,10 @@
  * present; a database whose keys were all deleted iterates as empty and then fills
  * again; values over 1 KiB are read only when asked for (one read each) and are the
  * key's value at that moment; a cursor keeps returning strictly increasing keys, each
- * once, while splits and merges happen ahead of it.
+ * once, while splits and merges happen ahead of it. Scans of every length, repeated or
+ * not (fills of many leaves at once), match a sorted array; a pool with nearly every
+ * frame pinned still scans (one leaf at a time); a leaf whose fences disagree with the
+ * inner nodes stops a scan with ALEXDB_CORRUPT.
  */
 #include "alexdb.h"
 #include "testutil.h"
@@ -341,6 +344,215 @@ static void test_value_deleted_under_iterator(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/* ---- fills of many leaves (readahead), against a sorted array ---------------------- */
+
+#define ORACLE_KEYS 12000u
+
+static size_t oracle_size(uint64_t key)
+{
+    uint64_t h = key * 0x9E3779B97F4A7C15ull >> 40;
+    if (h % 97 == 0) return 1025 + h % 3000; /* out of line, about 1 in 100 */
+    return h % 7 == 0 ? 0 : 1 + h % 180;
+}
+
+static void oracle_value(uint64_t key, uint8_t *buf, size_t size)
+{
+    for (size_t i = 0; i < size; i++) buf[i] = (uint8_t)(key * 31 + i);
+}
+
+static int compare_key(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The index of the first key >= from in sorted[0, count), or count. */
+static size_t lower_index(const uint64_t *sorted, size_t count, uint64_t from)
+{
+    size_t lo = 0, hi = count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sorted[mid] < from) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* Reads length entries from a seek to from (fewer at the end) and checks each one. */
+static void expect_scan(alexdb_iter *it, const uint64_t *sorted, size_t count, uint64_t from,
+                        size_t length, bool values, uint8_t *want)
+{
+    size_t at = lower_index(sorted, count, from);
+    alexdb_iter_seek(it, from);
+    for (size_t k = 0; k < length && at + k < count; k++, alexdb_iter_next(it)) {
+        uint64_t key = sorted[at + k];
+        assert_true(alexdb_iter_valid(it));
+        assert_int_equal(alexdb_iter_key(it), key);
+        if (!values && oracle_size(key) > 1024) continue; /* out of line: read on demand */
+        const void *v = NULL;
+        size_t size = 99999;
+        alexdb_iter_value(it, &v, &size);
+        assert_int_equal(size, oracle_size(key));
+        oracle_value(key, want, size);
+        if (size > 0) assert_memory_equal(v, want, size);
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    if (at + length >= count) assert_false(alexdb_iter_valid(it));
+}
+
+/*
+ * Seeks with scans of every kind of length, repeated (the cursor then expects that
+ * length and copies that many leaves at once) or changing, from keys present, absent,
+ * before the first and after the last: every entry comes out as a sorted array says.
+ */
+static void test_scans_match_sorted_array(void **state)
+{
+    tu_fixture *fx = *state;
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed());
+    static uint64_t sorted[ORACLE_KEYS];
+    uint8_t *buf = malloc(5000);
+    alexdb *db = open_db(fx->path);
+    for (size_t i = 0; i < ORACLE_KEYS; i++) {
+        uint64_t key = common_rng_next(&rng) >> 8; /* room above the last key */
+        sorted[i] = key;
+        oracle_value(key, buf, oracle_size(key));
+        assert_int_equal(alexdb_put(db, key, buf, oracle_size(key)), ALEXDB_OK);
+    }
+    qsort(sorted, ORACLE_KEYS, sizeof(sorted[0]), compare_key);
+    size_t count = 0; /* a random draw can repeat a key */
+    for (size_t i = 0; i < ORACLE_KEYS; i++) {
+        if (count == 0 || sorted[i] != sorted[count - 1]) sorted[count++] = sorted[i];
+    }
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    size_t length = 100;
+    for (int round = 0; round < 600; round++) {
+        uint64_t pick = common_rng_next(&rng);
+        if (pick % 4 == 0) length = 1 + common_rng_below(&rng, pick % 3 == 0 ? 2000 : 150);
+        uint64_t from = pick % 5 == 0 ? common_rng_next(&rng) >> 8 : sorted[pick % count];
+        if (round % 97 == 0) from = 0;
+        if (round % 89 == 0) from = UINT64_MAX;
+        expect_scan(it, sorted, count, from, length, round % 10 == 0, buf);
+    }
+    expect_scan(it, sorted, count, 0, count + 1, true, buf); /* everything, once */
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(buf);
+}
+
+#define FULL_POOL_KEYS 8000u
+
+/* Every key and 100-byte value (the key, then zeroes) of a full scan, in order. */
+static void expect_full_pool_scan(alexdb_iter *it, uint64_t from_index)
+{
+    uint64_t n = from_index;
+    for (alexdb_iter_seek(it, from_index); alexdb_iter_valid(it); alexdb_iter_next(it), n++) {
+        assert_int_equal(alexdb_iter_key(it), n);
+        const void *v = NULL;
+        size_t size = 0;
+        alexdb_iter_value(it, &v, &size);
+        assert_int_equal(size, 100);
+        assert_memory_equal(v, &n, sizeof(n));
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    assert_int_equal(n, FULL_POOL_KEYS);
+}
+
+/*
+ * With nearly every frame of a 64-frame pool pinned elsewhere, a fill cannot pin a batch
+ * of leaves (ALEXDB_FULL): it goes on one leaf at a time, and the scan is complete.
+ */
+static void test_scan_with_pool_nearly_full(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path);
+    uint8_t value[100] = {0};
+    for (uint64_t key = 0; key < FULL_POOL_KEYS; key++) {
+        memcpy(value, &key, sizeof(key));
+        assert_int_equal(alexdb_put(db, key, value, sizeof(value)), ALEXDB_OK);
+    }
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = tu_db_open(fx->path, PAGER_CACHE_SIZE_MIN); /* 64 frames, every page clean */
+    static leaf_list list;
+    list.count = 0;
+    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    enum { PINNED_COUNT = 61 };
+    assert_true(list.count > 3 * PINNED_COUNT);
+    static pager_frame *pinned[PINNED_COUNT];
+    for (size_t i = 0; i < PINNED_COUNT; i++) {
+        int rc = pager_pin(db->index->pager, list.page_no[3 * i], 0, &pinned[i]);
+        assert_int_equal(rc, ALEXDB_OK);
+    }
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    for (int round = 0; round < 3; round++) expect_full_pool_scan(it, 0); /* then long ones */
+    expect_full_pool_scan(it, 1234);
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    for (size_t i = 0; i < PINNED_COUNT; i++) pager_unpin(db->index->pager, pinned[i]);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
+/*
+ * A leaf whose fences disagree with the inner nodes (A3) stops a scan with
+ * ALEXDB_CORRUPT, whether the cursor routes to it or walks on to it from the leaf
+ * before: never a loop, a skipped key or a wrong answer.
+ */
+static void test_fences_disagreeing_are_corrupt(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path);
+    fill(db, KEY_COUNT);
+    static leaf_list list;
+    list.count = 0;
+    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    assert_true(list.count >= 8);
+    size_t b = list.count / 2; /* leaf b's low fence moves up by one, in the cache only */
+    pager_frame *frame = NULL;
+    assert_int_equal(pager_pin(db->index->pager, list.page_no[b], 0, &frame), ALEXDB_OK);
+    uint8_t *page = pager_frame_data(frame);
+    pager_latch_exclusive(frame);
+    common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_LOW, list.low[b] + 1);
+    pager_unlatch(frame);
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    /* Routed to: seek into it, or run off the end of the leaf before it. */
+    alexdb_iter_seek(it, list.low[b]);
+    assert_false(alexdb_iter_valid(it));
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    alexdb_iter_seek(it, list.low[b - 1]);
+    assert_true(alexdb_iter_valid(it));
+    while (alexdb_iter_valid(it)) {
+        assert_true(alexdb_iter_key(it) <= list.high[b - 1]);
+        alexdb_iter_next(it);
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    /* Walked on to within one fill: after a long scan the next fill copies many leaves. */
+    alexdb_iter_seek(it, 0);
+    while (alexdb_iter_valid(it) && alexdb_iter_key(it) < list.low[b - 3]) alexdb_iter_next(it);
+    alexdb_iter_seek(it, list.low[b - 2]);
+    while (alexdb_iter_valid(it)) {
+        assert_true(alexdb_iter_key(it) <= list.high[b - 1]);
+        alexdb_iter_next(it);
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    pager_latch_exclusive(frame);
+    common_store_u64le(page + ALEX_LEAF_FIELD_FENCE_LOW, list.low[b]);
+    pager_unlatch(frame);
+    pager_unpin(db->index->pager, frame);
+    alexdb_iter_seek(it, list.low[b - 2]); /* as it was: the same scans go through */
+    uint64_t last = 0;
+    while (alexdb_iter_valid(it)) {
+        last = alexdb_iter_key(it);
+        alexdb_iter_next(it);
+    }
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    assert_int_equal(last, (KEY_COUNT - 1) * KEY_STEP);
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +562,12 @@ int main(void)
                                         tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_big_values_on_demand, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_survives_splits_and_merges_ahead, tu_fixture_setup,
+                                        tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_scans_match_sorted_array, tu_fixture_setup,
+                                        tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_scan_with_pool_nearly_full, tu_fixture_setup,
+                                        tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_fences_disagreeing_are_corrupt, tu_fixture_setup,
                                         tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

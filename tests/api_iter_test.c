@@ -1,7 +1,7 @@
 /*
  * api_iter_test.c: iterators (api/iter.c over alex/cursor.c): order, seeks, edge keys,
  * empty ranges between leaves, values of every size, iterating while writing, and
- * misuse (close with open iterators, NULL).
+ * misuse (close with open iterators, NULL); a value that cannot be read ends the scan.
  */
 #include "alexdb.h"
 #include "testutil.h"
@@ -126,6 +126,59 @@ static void test_writes_during_scan(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/*
+ * A value that cannot be read (its overflow run is corrupt on disk) ends the iteration:
+ * not valid, ALEXDB_CORRUPT, key 0, next does nothing; a seek starts afresh.
+ */
+static void test_value_error_ends_iteration(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path);
+    static uint8_t big[5000];
+    memset(big, 0x5a, sizeof(big));
+    assert_int_equal(alexdb_put(db, 1, "one", 3), ALEXDB_OK);
+    assert_int_equal(alexdb_put(db, 2, big, sizeof(big)), ALEXDB_OK);
+    assert_int_equal(alexdb_put(db, 3, "three", 5), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    char *file = tu_path(fx->path, "alexdb.data");
+    uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
+    uint64_t overflow_page_no = 0;
+    for (uint64_t page_no = 2; page_no < 64 && overflow_page_no == 0; page_no++) {
+        tu_page_read(file, page_no, page);
+        if (pager_page_kind(page) == PAGER_KIND_OVERFLOW) overflow_page_no = page_no;
+    }
+    assert_true(overflow_page_no != 0);
+    tu_flip_bit(file, overflow_page_no * PAGER_PAGE_SIZE + 1000, 3);
+    db = open_db(fx->path);
+    alexdb_iter *it = NULL;
+    assert_int_equal(alexdb_iter_open(db, &it), ALEXDB_OK);
+    alexdb_iter_seek(it, 0);
+    const void *value = NULL;
+    size_t size = 0;
+    alexdb_iter_value(it, &value, &size);
+    assert_int_equal(size, 3);
+    alexdb_iter_next(it);
+    assert_true(alexdb_iter_valid(it));
+    assert_int_equal(alexdb_iter_key(it), 2);
+    alexdb_iter_value(it, &value, &size);
+    assert_null(value);
+    assert_int_equal(size, 0);
+    assert_false(alexdb_iter_valid(it));
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    assert_int_equal(alexdb_iter_key(it), 0);
+    alexdb_iter_next(it); /* does nothing */
+    assert_false(alexdb_iter_valid(it));
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_CORRUPT);
+    alexdb_iter_seek(it, 3);
+    assert_true(alexdb_iter_valid(it));
+    assert_int_equal(alexdb_iter_status(it), ALEXDB_OK);
+    assert_int_equal(alexdb_iter_key(it), 3);
+    assert_int_equal(alexdb_iter_close(it), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(page);
+    free(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -133,6 +186,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seek, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_big_values, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_writes_during_scan, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_value_error_ends_iteration, tu_fixture_setup,
+                                        tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
