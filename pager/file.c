@@ -3,10 +3,12 @@
  * backend. This layer owns everything the backends share: choosing the backend and
  * falling back (io_uring unavailable, O_DIRECT refused), resubmitting short and EAGAIN
  * transfers, turning errno into ALEXDB_* codes, the sticky error after a failed write
- * or fdatasync (F2), and the I/O counters. Invariants F1-F4: pager/README.md.
+ * or fdatasync (F2), and the I/O counters; and the few directory operations the WAL's
+ * segments need (list, fsync, remove, rename). Invariants F1-F4: pager/README.md.
  */
 #include "pager_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -384,4 +386,99 @@ void pager_file_stats(const pager_file *file, pager_io_stats *stats_out)
     stats_out->read_bytes = atomic_load_explicit(&f->read_bytes, memory_order_relaxed);
     stats_out->write_bytes = atomic_load_explicit(&f->write_bytes, memory_order_relaxed);
     stats_out->submit_count = atomic_load_explicit(&f->submit_count, memory_order_relaxed);
+}
+
+/* ---- Directories (pager.h 2): what the WAL needs besides its segments' bytes ---- */
+
+/* The fault backend's machine is down after a cut: its directories too. */
+static int env_check_power(const pager_env *env, const char *what, const char *path)
+{
+    if (env != NULL && env->backend == PAGER_BACKEND_FAULT && env->fault != NULL &&
+        pager_fault_is_cut(env->fault)) {
+        return common_error(ALEXDB_IO, "%s %s: %s", what, path, strerror(EIO));
+    }
+    return ALEXDB_OK;
+}
+
+static bool env_is_fault(const pager_env *env)
+{
+    return env != NULL && env->backend == PAGER_BACKEND_FAULT && env->fault != NULL;
+}
+
+int pager_dir_list(const pager_env *env, const char *dir, pager_dir_fn fn, void *ctx)
+{
+    ALEXDB_ASSERT(dir != NULL && fn != NULL);
+    int rc = env_check_power(env, "list directory", dir);
+    if (rc != ALEXDB_OK) return rc;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        return common_error(errno == ENOENT ? ALEXDB_IO : common_errno_to_result(errno),
+                            "open directory %s: %s", dir, strerror(errno));
+    }
+    /* Bounded by the directory's size: readdir returns each entry once, then NULL. */
+    for (;;) {
+        errno = 0;
+        struct dirent *entry = readdir(d);
+        if (entry == NULL) {
+            if (errno != 0) {
+                rc = common_error(common_errno_to_result(errno), "read directory %s: %s", dir,
+                                  strerror(errno));
+            }
+            break;
+        }
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        rc = fn(ctx, entry->d_name);
+        if (rc != ALEXDB_OK) break;
+    }
+    closedir(d);
+    return rc;
+}
+
+int pager_dir_sync(const pager_env *env, const char *dir)
+{
+    ALEXDB_ASSERT(dir != NULL);
+    int rc = env_check_power(env, "fsync directory", dir);
+    if (rc != ALEXDB_OK) return rc;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return common_error(ALEXDB_IO, "open directory %s: %s", dir, strerror(errno));
+    }
+    int ret = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (ret != 0) {
+        return common_error(common_errno_to_result(err), "fsync directory %s: %s", dir,
+                            strerror(err));
+    }
+    return ALEXDB_OK;
+}
+
+int pager_file_remove(const pager_env *env, const char *path)
+{
+    ALEXDB_ASSERT(path != NULL);
+    int rc = env_check_power(env, "remove", path);
+    if (rc != ALEXDB_OK) return rc;
+    /* Before the unlink: the domain finds the file by its canonical path. */
+    if (env_is_fault(env)) pager_fault_forget(env->fault, path);
+    if (unlink(path) != 0) {
+        return common_error(errno == ENOENT ? ALEXDB_IO : common_errno_to_result(errno),
+                            "remove %s: %s", path, strerror(errno));
+    }
+    return ALEXDB_OK;
+}
+
+int pager_file_rename(const pager_env *env, const char *from, const char *to)
+{
+    ALEXDB_ASSERT(from != NULL && to != NULL);
+    int rc = env_check_power(env, "rename", from);
+    if (rc != ALEXDB_OK) return rc;
+    if (env_is_fault(env)) {
+        pager_fault_forget(env->fault, from);
+        pager_fault_forget(env->fault, to);
+    }
+    if (rename(from, to) != 0) {
+        return common_error(errno == ENOENT ? ALEXDB_IO : common_errno_to_result(errno),
+                            "rename %s to %s: %s", from, to, strerror(errno));
+    }
+    return ALEXDB_OK;
 }

@@ -29,7 +29,9 @@
  * (ALEXDB_NOMEM): sync more often. pager_file_truncate() does not pass through the
  * backend, so a truncation is durable at once and is not undone. The log is keyed by
  * the canonical path; a path that now names another inode drops the old log, but an
- * inode number reused at the same path is not noticed.
+ * inode number reused at the same path is not noticed, unless the file was removed or
+ * renamed through pager_file_remove / pager_file_rename, which forget its log
+ * (pager_fault_forget): directory operations are durable at once, never undone by a cut.
  *
  * Entry points: pager_io_fault_ops (called by file.c), pager_fault_create/destroy/
  * powercut/is_cut/stats_get. Design and invariants F1-F4: pager/README.md, "I/O backends".
@@ -220,6 +222,23 @@ pager_fault_file *pager_fault_attach(pager_fault *fault, const char *path)
     pthread_mutex_unlock(&fault->lock);
     free(canonical);
     return ff;
+}
+
+void pager_fault_forget(pager_fault *fault, const char *path)
+{
+    ALEXDB_ASSERT(fault != NULL && path != NULL);
+    char *canonical = realpath(path, NULL);
+    if (canonical == NULL) return; /* missing: nothing of it is logged that could matter */
+    pthread_mutex_lock(&fault->lock);
+    pager_fault_file *ff = fault_file_find(fault, canonical);
+    if (ff != NULL) {
+        log_drop_before(fault, ff, UINT64_MAX);
+        /* The path will name another inode (or none): the next attach re-stats it. */
+        ff->dev = 0;
+        ff->ino = 0;
+    }
+    pthread_mutex_unlock(&fault->lock);
+    free(canonical);
 }
 
 static int fault_open(pager_file *file, int open_flags)

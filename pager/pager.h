@@ -179,6 +179,27 @@ void pager_file_stats(const pager_file *file, pager_io_stats *stats_out);
 /* The sticky error (ALEXDB_OK if none). */
 int pager_file_error(const pager_file *file);
 
+/*
+ * Directories, for the WAL's segment files (the page file needs none of these). Each
+ * takes the env the files are opened with (NULL: defaults). With the fault backend a
+ * domain whose power is cut fails every call with ALEXDB_IO, as its files do; a
+ * directory change is not logged by the domain (it is durable at once and never
+ * undone by a cut), and removing or renaming a path drops the domain's unsynced writes
+ * to it, so sync a file before renaming it.
+ */
+
+/* Called once per entry of a directory ("." and ".." excluded); nonzero stops the walk. */
+typedef int (*pager_dir_fn)(void *ctx, const char *name);
+
+/* Walks dir's entries in no particular order. Returns ALEXDB_OK, fn's nonzero result, or an error. */
+int pager_dir_list(const pager_env *env, const char *dir, pager_dir_fn fn, void *ctx) COMMON_WUR;
+/* fsync of the directory: makes creations, renames and removals in it durable. */
+int pager_dir_sync(const pager_env *env, const char *dir) COMMON_WUR;
+/* Unlinks path (a missing path is an error: ALEXDB_IO). Durable after pager_dir_sync. */
+int pager_file_remove(const pager_env *env, const char *path) COMMON_WUR;
+/* rename(2): replaces to atomically. Durable after pager_dir_sync. */
+int pager_file_rename(const pager_env *env, const char *from, const char *to) COMMON_WUR;
+
 /* ---- 2b. The fault-injecting backend's domain -------------------------------- */
 
 /*
