@@ -332,8 +332,9 @@ typedef struct alex_inner_stats {
 void alex_inner_stats_get(const alex_inner *inner, alex_inner_stats *stats_out);
 
 /*
- * The node table, shared by inner*.c and persist.c only. A node routes a key to slot
- * predict(model, key - key_base) (keys below key_base: slot 0); a "reversed" node
+ * The node table, shared by inner*.c and persist.c, and read by cursor.c's walk from a
+ * leaf to the next (under the shared tree lock; alex/README.md "Cursors"). A node routes
+ * a key to slot predict(model, key - key_base) (keys below key_base: slot 0); a "reversed" node
  * mirrors that (keys above key_base: the last slot, others slot_count - 1 -
  * predict(model, key_base - key)), so it can grow to the left exactly as a plain node
  * grows to the right. docs/FORMAT.md 5 specifies the same arithmetic.
