@@ -47,8 +47,7 @@ uint64_t alex_model_first_key_at(const alex_model *model, uint32_t slot_count, u
 /*
  * log2(x), x >= 1, in plain double arithmetic (no libm): the same bits on every machine,
  * so an expected cost stored in a page does not depend on the build. log2(1) is +0.0.
- * ALEX's cost model uses it for the search term. Must equal log2_u32 in leaf_check.c bit
- * for bit (alex_leaf_write_test compares the builds that use each).
+ * ALEX's cost model uses it for the search term, in leaf_check.c and leaf_write.c alike.
  */
 double alex_model_log2_u32(uint32_t x);
 
@@ -60,7 +59,7 @@ double alex_model_log2_u32(uint32_t x);
 #define ALEX_VALUE_SIZE_MAX (64u << 20)   /* 64 MiB */
 #define ALEX_LEAF_DENSITY_BUILD 0.7       /* slots used after a build (ALEX's initial density) */
 #define ALEX_LEAF_DENSITY_MAX 0.8         /* ALEX's "full" density */
-/* ALEX's cost model weights (leaf_check.c has the model; its COST_* are the same numbers). */
+/* ALEX's cost model weights (leaf_check.c and leaf_write.c). */
 #define ALEX_COST_SEARCH_WEIGHT 20.0      /* per log2 step of the search: kExpSearchIterationsWeight */
 #define ALEX_COST_SHIFT_WEIGHT 0.5        /* per slot shifted by an insert: kShiftsWeight */
 

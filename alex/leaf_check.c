@@ -30,8 +30,6 @@
 #include <inttypes.h>
 #include <math.h> /* isfinite only: libalexdb does not link libm */
 
-#define COST_SEARCH_WEIGHT 20.0 /* ALEX's kExpSearchIterationsWeight */
-#define COST_SHIFT_WEIGHT 0.5   /* ALEX's kShiftsWeight */
 #define COST_RETRAIN_RATIO 1.5  /* measured above 1.5x expected: the model went stale */
 
 typedef struct check_ctx {
@@ -270,27 +268,6 @@ int alex_leaf_check(const char *path, const uint8_t *page, uint64_t page_no)
 
 /* ---- ALEX's cost model ------------------------------------------------------------ */
 
-/*
- * log2(x) for x >= 1 in plain double arithmetic: the exponent from the integer, the
- * mantissa m in [1, 2) from ln m = 2 atanh(t), t = (m - 1) / (m + 1) <= 1/3, nine terms
- * of the series (error below 1e-9). Not libm's log2: the stored expected_cost must not
- * depend on the machine's libm, and libalexdb links without -lm.
- */
-static double log2_u32(uint32_t x)
-{
-    ALEXDB_ASSERT(x >= 1);
-    uint32_t exponent = 31u - (uint32_t)__builtin_clz(x);
-    double m = (double)x / (double)(1u << exponent);
-    double t = (m - 1.0) / (m + 1.0);
-    double power = t;
-    double sum = 0.0;
-    for (uint32_t k = 1; k <= 17; k += 2) {
-        sum += power / k;
-        power *= t * t;
-    }
-    return exponent + 2.0 * sum / 0.69314718055994530942;
-}
-
 /* Mean over present keys of log2(|predicted - actual| + 1): the search term. */
 static double log2_error_avg(const uint8_t *page)
 {
@@ -305,7 +282,7 @@ static double log2_error_avg(const uint8_t *page)
         if (!slot_occupied(page, slot)) continue;
         uint32_t predicted = alex_model_predict(&model, common_load_u64le(keys + 8u * slot), n);
         uint32_t error = predicted > slot ? predicted - slot : slot - predicted;
-        sum += log2_u32(error + 1u);
+        sum += alex_model_log2_u32(error + 1u);
     }
     return sum / key_count;
 }
@@ -331,8 +308,8 @@ static double expected_shifts_avg(const uint8_t *page)
 
 double alex_leaf_cost_expected(const uint8_t *page)
 {
-    return COST_SEARCH_WEIGHT * log2_error_avg(page) +
-           COST_SHIFT_WEIGHT * expected_shifts_avg(page);
+    return ALEX_COST_SEARCH_WEIGHT * log2_error_avg(page) +
+           ALEX_COST_SHIFT_WEIGHT * expected_shifts_avg(page);
 }
 
 void alex_leaf_cost_get(const uint8_t *page, alex_leaf_cost *cost_out)
@@ -355,7 +332,7 @@ void alex_leaf_cost_get(const uint8_t *page, alex_leaf_cost *cost_out)
     cost_out->shifts_per_insert = inserts > 0 ? (double)shifts / inserts : 0.0;
     cost_out->expected_cost = common_load_f32le(page + ALEX_LEAF_FIELD_EXPECTED_COST);
     cost_out->measured_cost =
-        COST_SEARCH_WEIGHT * log2_error_avg(page) + COST_SHIFT_WEIGHT * cost_out->shifts_per_insert;
+        ALEX_COST_SEARCH_WEIGHT * log2_error_avg(page) + ALEX_COST_SHIFT_WEIGHT * cost_out->shifts_per_insert;
     ALEXDB_ASSERT(isfinite(cost_out->measured_cost) && cost_out->measured_cost >= 0.0);
 }
 
