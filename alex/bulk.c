@@ -238,12 +238,10 @@ static int overflow_write(alex_index *index, const uint64_t *keys, const void *c
     return ALEXDB_OK;
 }
 
-/* Half the pool's frames: what the load may fill with its leaves. */
+/* What the load may fill with its leaves: the dirty frames a checkpoint waits for. */
 static uint64_t cached_pages_budget(alex_index *index)
 {
-    pager_stats stats;
-    pager_stats_get(index->pager, &stats);
-    return stats.frame_count / 2;
+    return pager_dirty_budget(index->pager);
 }
 
 static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)

@@ -143,9 +143,7 @@ uint64_t alex_checkpoint_lsn(alex_index *index)
 
 bool alex_needs_checkpoint(alex_index *index)
 {
-    pager_stats stats;
-    pager_stats_get(index->pager, &stats);
-    return pager_dirty_count(index->pager) * 2 > stats.frame_count;
+    return pager_checkpoint_due(index->pager);
 }
 
 int alex_close(alex_index *index)

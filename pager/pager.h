@@ -352,8 +352,13 @@ int pager_flush(pager *pager) COMMON_WUR;
  */
 int pager_checkpoint(pager *pager, uint64_t lsn, const void *payload, uint32_t payload_size) COMMON_WUR;
 
-/* Frames with changes not yet written: the layer above checkpoints when this grows. */
-uint64_t pager_dirty_count(pager *pager);
+/*
+ * Changes to live pages leave the cache only by a checkpoint (README P12), so the layer
+ * above keeps at most pager_dirty_budget() frames dirty (half the pool) and checkpoints
+ * when pager_checkpoint_due() says the dirty frames passed it. Both are cheap reads.
+ */
+uint32_t pager_dirty_budget(pager *pager);
+bool pager_checkpoint_due(pager *pager);
 
 /*
  * Uncached I/O of count contiguous pages in one request (overflow values, bulk

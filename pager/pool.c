@@ -736,9 +736,14 @@ bool pager_dirty_clear(pager *p, pager_frame *f)
     return was;
 }
 
-uint64_t pager_dirty_count(pager *p)
+uint32_t pager_dirty_budget(pager *p)
 {
-    return atomic_load_explicit(&p->dirty_count, memory_order_relaxed);
+    return p->frame_count / 2;
+}
+
+bool pager_checkpoint_due(pager *p)
+{
+    return atomic_load_explicit(&p->dirty_count, memory_order_relaxed) > pager_dirty_budget(p);
 }
 
 void pager_mark_dirty(pager *p, pager_frame *f, uint64_t lsn)
