@@ -168,24 +168,12 @@ static bool images_valid(const char *path, const uint8_t *images, const dwb_head
 static int roll_forward(pager *p, const dwb_header *h, uint8_t *images)
 {
     int rc = ALEXDB_OK;
-    pthread_mutex_lock(&p->extend_lock);
-    if (h->page_count > p->file_page_count) {
-        rc = pager_file_zero_extend(p->file, p->file_page_count * PAGER_PAGE_SIZE,
-                                    (h->page_count - p->file_page_count) * PAGER_PAGE_SIZE);
-        if (rc == ALEXDB_OK) p->file_page_count = h->page_count;
+    uint64_t page_count = pager_page_count(p); /* <= h->page_count (header_decode) */
+    if (h->page_count > page_count) {
+        uint64_t first = 0;
+        rc = pager_extend(p, (uint32_t)(h->page_count - page_count), &first);
     }
-    if (rc == ALEXDB_OK) atomic_store(&p->page_count, h->page_count);
-    pthread_mutex_unlock(&p->extend_lock);
-    pager_io_req reqs[PAGER_IO_BATCH_MAX];
-    for (uint32_t done = 0; done < h->count && rc == ALEXDB_OK;) {
-        uint32_t req_count = 0;
-        for (; done < h->count && req_count < PAGER_IO_BATCH_MAX; done++) {
-            uint8_t *img = images + (size_t)done * PAGER_PAGE_SIZE;
-            reqs[req_count++] = (pager_io_req){.buf = img, .offset = pager_page_no(img) * PAGER_PAGE_SIZE,
-                                               .size = PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
-        }
-        rc = pager_file_rw(p->file, reqs, req_count);
-    }
+    if (rc == ALEXDB_OK) rc = pager_write_images(p, images, h->count);
     if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
     if (rc == ALEXDB_OK) rc = pager_superblock_commit(p, h->lsn, h->payload, h->payload_size);
     return rc;

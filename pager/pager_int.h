@@ -125,7 +125,6 @@ struct pager {
 
     pthread_mutex_t flush_lock; /* one write-back at a time */
     pager_frame **flush_frames; /* scratch, frame_count entries */
-    pager_frame **flush_scratch; /* scratch, frame_count entries */
     uint8_t *flush_staging;     /* PAGER_WRITE_RUN_PAGES_MAX pages, aligned */
 
     pthread_mutex_t superblock_lock; /* guards superblock and superblock_slot */
@@ -150,6 +149,11 @@ bool pager_dirty_set(pager *pager, pager_frame *frame);
 bool pager_dirty_clear(pager *pager, pager_frame *frame);
 /* writeback.c */
 int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
+/*
+ * Writes count sealed page images in place, each at the page number in its own header;
+ * images of adjacent pages (in order) go out as one request.
+ */
+int pager_write_images(pager *pager, uint8_t *images, uint32_t count) COMMON_WUR;
 /* dwb.c: rolls a checkpoint forward from the double-write file if it was cut short. */
 int pager_dwb_recover(pager *pager) COMMON_WUR;
 /* Writes the images and a header naming the checkpoint to come, then fdatasyncs. */

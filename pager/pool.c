@@ -197,13 +197,12 @@ int pager_pool_init(pager *p)
     p->map_chunks = calloc(PAGER_MAP_CHUNK_COUNT, sizeof(*p->map_chunks));
     p->free_stack = malloc(p->frame_count * sizeof(*p->free_stack));
     p->flush_frames = malloc(p->frame_count * sizeof(*p->flush_frames));
-    p->flush_scratch = malloc(p->frame_count * sizeof(*p->flush_scratch));
     if (posix_memalign((void **)&p->flush_staging, PAGER_PAGE_SIZE,
                        (size_t)PAGER_WRITE_RUN_PAGES_MAX * PAGER_PAGE_SIZE) != 0) {
         p->flush_staging = NULL;
     }
     if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL ||
-        p->flush_scratch == NULL || p->flush_staging == NULL) {
+        p->flush_staging == NULL) {
         return common_error(ALEXDB_NOMEM, "buffer pool: out of memory for %u frames", p->frame_count);
     }
     int rc = frames_alloc(p);
@@ -241,7 +240,6 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
-    free(p->flush_scratch);
     free(p->flush_staging);
 }
 

@@ -40,23 +40,32 @@ int pager_writeback_frame(pager *p, pager_frame *f)
     return rc;
 }
 
-static int compare_page_no(const void *a, const void *b)
+/* Fresh frames first (P12), then by page number. */
+static int compare_fresh_page_no(const void *a, const void *b)
 {
-    uint64_t x = pager_frame_page_no(*(pager_frame *const *)a);
-    uint64_t y = pager_frame_page_no(*(pager_frame *const *)b);
+    pager_frame *f = *(pager_frame *const *)a, *g = *(pager_frame *const *)b;
+    bool f_fresh = atomic_load(&f->fresh), g_fresh = atomic_load(&g->fresh);
+    if (f_fresh != g_fresh) return f_fresh ? -1 : 1;
+    uint64_t x = pager_frame_page_no(f), y = pager_frame_page_no(g);
     return x < y ? -1 : x > y;
 }
 
-/* Pins every dirty VALID frame into p->flush_frames, sorted by page number. */
-static uint32_t collect_dirty(pager *p)
+/*
+ * Pins every dirty VALID frame into p->flush_frames: the fresh ones first, each group by
+ * page number. Returns how many; *fresh_out: how many of them are fresh. A pinned
+ * frame's fresh flag does not change (only pager_pin_new sets it, on an unpinned frame).
+ */
+static uint32_t collect_dirty(pager *p, uint32_t *fresh_out)
 {
-    uint32_t count = 0;
+    uint32_t count = 0, fresh = 0;
     for (uint32_t i = 0; i < p->frame_count; i++) {
         pager_frame *f = &p->frames[i];
-        if (!atomic_load(&f->dirty)) continue;
-        if (pager_pool_try_pin(p, f, pager_frame_page_no(f))) p->flush_frames[count++] = f;
+        if (!atomic_load(&f->dirty) || !pager_pool_try_pin(p, f, pager_frame_page_no(f))) continue;
+        p->flush_frames[count++] = f;
+        fresh += atomic_load(&f->fresh);
     }
-    qsort(p->flush_frames, count, sizeof(*p->flush_frames), compare_page_no);
+    qsort(p->flush_frames, count, sizeof(*p->flush_frames), compare_fresh_page_no);
+    *fresh_out = fresh;
     return count;
 }
 
@@ -122,38 +131,22 @@ static int write_runs(pager *p, pager_frame **frames, uint32_t count)
     return rc;
 }
 
-/* Puts the fresh frames first, both groups keeping their order; returns how many. */
-static uint32_t partition_fresh(pager *p, pager_frame **frames, uint32_t count)
-{
-    uint32_t fresh = 0;
-    for (uint32_t i = 0; i < count; i++) fresh += atomic_load(&frames[i]->fresh);
-    pager_frame **sorted = p->flush_scratch;
-    uint32_t f = 0, l = fresh;
-    for (uint32_t i = 0; i < count; i++) {
-        if (atomic_load(&frames[i]->fresh)) sorted[f++] = frames[i];
-        else sorted[l++] = frames[i];
-    }
-    if (count > 0) memcpy(frames, sorted, (size_t)count * sizeof(*sorted));
-    return fresh;
-}
-
-/* Writes images of the (sorted) frames in place: adjacent pages as one request each. */
-static int write_images(pager *p, pager_frame **frames, uint32_t count, uint8_t *images)
+int pager_write_images(pager *p, uint8_t *images, uint32_t count)
 {
     pager_io_req reqs[PAGER_IO_BATCH_MAX];
     int rc = ALEXDB_OK;
     for (uint32_t next = 0; next < count && rc == ALEXDB_OK;) {
         uint32_t req_count = 0;
         while (next < count && req_count < PAGER_IO_BATCH_MAX) {
+            uint64_t page_no = pager_page_no(images + (size_t)next * PAGER_PAGE_SIZE);
             uint32_t len = 1;
             while (next + len < count && len < PAGER_WRITE_RUN_PAGES_MAX &&
-                   pager_frame_page_no(frames[next + len]) == pager_frame_page_no(frames[next]) + len) {
+                   pager_page_no(images + (size_t)(next + len) * PAGER_PAGE_SIZE) == page_no + len) {
                 len++;
             }
-            reqs[req_count++] = (pager_io_req){
-                .buf = images + (size_t)next * PAGER_PAGE_SIZE,
-                .offset = pager_frame_page_no(frames[next]) * PAGER_PAGE_SIZE,
-                .size = len * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
+            reqs[req_count++] = (pager_io_req){.buf = images + (size_t)next * PAGER_PAGE_SIZE,
+                                               .offset = page_no * PAGER_PAGE_SIZE,
+                                               .size = len * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
             next += len;
         }
         rc = pager_file_rw(p->file, reqs, req_count);
@@ -176,7 +169,7 @@ static int write_live(pager *p, pager_frame **frames, uint32_t count, uint64_t l
     }
     copy_images(p, frames, count, images);
     int rc = pager_dwb_write(p, images, count, lsn, payload, payload_size);
-    if (rc == ALEXDB_OK) rc = write_images(p, frames, count, images);
+    if (rc == ALEXDB_OK) rc = pager_write_images(p, images, count);
     if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
     if (rc != ALEXDB_OK) {
         for (uint32_t i = 0; i < count; i++) pager_dirty_set(p, frames[i]);
@@ -194,9 +187,9 @@ int pager_checkpoint(pager *p, uint64_t lsn, const void *payload, uint32_t paylo
                             payload_size, PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
     }
     pthread_mutex_lock(&p->flush_lock);
-    uint32_t count = collect_dirty(p);
+    uint32_t fresh = 0;
+    uint32_t count = collect_dirty(p, &fresh);
     /* Fresh pages first, in place: the checkpoint in force does not use them (P12). */
-    uint32_t fresh = partition_fresh(p, p->flush_frames, count);
     int rc = write_runs(p, p->flush_frames, fresh);
     if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
     if (rc == ALEXDB_OK && count > fresh) {
