@@ -30,6 +30,8 @@ struct alexdb {
 
 /* ALEXDB_OK if db is a live handle; else ALEXDB_INVALID or ALEXDB_CLOSED with a message. */
 int api_db_check(const alexdb *db, const char *call) COMMON_WUR;
+/* A checkpoint at the LSN the index is at (alex_persist). */
+int api_checkpoint(alexdb *db) COMMON_WUR;
 #define API_WRITE_TRIES_MAX 8u
 /* After a write: checkpoints under cache pressure; *retry_out: ALEXDB_FULL, try again once. */
 int api_write_done(alexdb *db, int rc, bool *retry_out) COMMON_WUR;

@@ -107,7 +107,7 @@ int alexdb_batch_commit(alexdb *db, const alexdb_batch *batch)
                            .size = op->size, .is_delete = op->is_delete};
     }
     /* Room first: a group that runs out of frames half-way fails the handle (alex A9). */
-    if (alex_needs_checkpoint(db->index)) rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
+    if (alex_needs_checkpoint(db->index)) rc = api_checkpoint(db);
     bool retry = false;
     if (rc == ALEXDB_OK) rc = api_write_done(db, alex_apply(db->index, ops, batch->count), &retry);
     free(ops);

@@ -161,6 +161,11 @@ int alexdb_close(alexdb *db)
     return rc;
 }
 
+int api_checkpoint(alexdb *db)
+{
+    return alex_persist(db->index, alex_checkpoint_lsn(db->index));
+}
+
 /*
  * Changes to pages the checkpoint in force uses stay in the cache until the next
  * checkpoint (pager P12), so a write that fills half the cache with them takes one; a
@@ -170,15 +175,11 @@ int alexdb_close(alexdb *db)
 int api_write_done(alexdb *db, int rc, bool *retry_out)
 {
     *retry_out = false;
-    if (rc == ALEXDB_FULL) {
-        int persist_rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
+    bool full = rc == ALEXDB_FULL;
+    if (full || ((rc == ALEXDB_OK || rc == ALEXDB_NOTFOUND) && alex_needs_checkpoint(db->index))) {
+        int persist_rc = api_checkpoint(db);
         if (persist_rc != ALEXDB_OK) return persist_rc;
-        *retry_out = true;
-        return rc;
-    }
-    if ((rc == ALEXDB_OK || rc == ALEXDB_NOTFOUND) && alex_needs_checkpoint(db->index)) {
-        int persist_rc = alex_persist(db->index, alex_checkpoint_lsn(db->index));
-        if (persist_rc != ALEXDB_OK) return persist_rc;
+        *retry_out = full;
     }
     return rc;
 }
@@ -230,7 +231,7 @@ int alexdb_sync(alexdb *db)
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_sync");
     if (rc == ALEXDB_OK && db->options.read_only) return ALEXDB_OK;
-    return rc != ALEXDB_OK ? rc : alex_persist(db->index, alex_checkpoint_lsn(db->index));
+    return rc != ALEXDB_OK ? rc : api_checkpoint(db);
 }
 
 int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values,
