@@ -52,6 +52,13 @@ static int collect_leaf(void *ctx, uint64_t page_no, uint64_t low, uint64_t high
     return 0;
 }
 
+/* Every leaf of db, in key order. */
+static void leaves_of(alexdb *db, leaf_list *list)
+{
+    list->count = 0;
+    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, list), 0);
+}
+
 /* Empties leaf i's key range through the leaf delete alone, so no merge removes the leaf. */
 static void empty_leaf(alexdb *db, const leaf_list *list, size_t i, uint8_t *present)
 {
@@ -100,8 +107,7 @@ static void test_empty_leaves_between(void **state)
     alexdb *db = open_db(fx->path);
     fill(db, KEY_COUNT);
     static leaf_list list;
-    list.count = 0;
-    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    leaves_of(db, &list);
     assert_true(list.count >= 12);
     static uint8_t present[KEY_COUNT];
     memset(present, 1, sizeof(present));
@@ -475,8 +481,7 @@ static void test_scan_with_pool_nearly_full(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     db = tu_db_open(fx->path, PAGER_CACHE_SIZE_MIN); /* 64 frames, every page clean */
     static leaf_list list;
-    list.count = 0;
-    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    leaves_of(db, &list);
     enum { PINNED_COUNT = 61 };
     assert_true(list.count > 3 * PINNED_COUNT);
     static pager_frame *pinned[PINNED_COUNT];
@@ -504,8 +509,7 @@ static void test_fences_disagreeing_are_corrupt(void **state)
     alexdb *db = open_db(fx->path);
     fill(db, KEY_COUNT);
     static leaf_list list;
-    list.count = 0;
-    assert_int_equal(alex_inner_for_each_leaf(db->index->inner, collect_leaf, &list), 0);
+    leaves_of(db, &list);
     assert_true(list.count >= 8);
     size_t b = list.count / 2; /* leaf b's low fence moves up by one, in the cache only */
     pager_frame *frame = NULL;
