@@ -272,6 +272,22 @@ void alex_inner_destroy(alex_inner *inner);
 void alex_inner_route(const alex_inner *inner, uint64_t key, alex_route *route_out);
 
 /*
+ * A path from the root to a leaf, by child index, for walking the leaves in key order
+ * without reading any page (cursors).
+ */
+typedef struct alex_inner_path {
+    uint32_t depth;
+    uint32_t node[ALEX_DEPTH_MAX];
+    uint32_t child[ALEX_DEPTH_MAX]; /* the child index taken in node[i] */
+    uint64_t leaf_page_no;
+} alex_inner_path;
+
+void alex_inner_path_from_route(const alex_inner *inner, const alex_route *route,
+                                alex_inner_path *path);
+/* Moves the path to the next leaf in key order; false after the last leaf. */
+bool alex_inner_path_next(const alex_inner *inner, alex_inner_path *path);
+
+/*
  * The keys routed to the route's leaf: exactly [*low_out, *high_out] (inclusive).
  * Every key in it routes to that leaf and no key outside does.
  */
@@ -331,9 +347,8 @@ typedef struct alex_inner_stats {
 void alex_inner_stats_get(const alex_inner *inner, alex_inner_stats *stats_out);
 
 /*
- * The node table, shared by inner*.c and persist.c, and read by cursor.c's walk from a
- * leaf to the next (under the shared tree lock; alex/README.md "Cursors"). A node routes
- * a key to slot predict(model, key - key_base) (keys below key_base: slot 0); a "reversed" node
+ * The node table, shared by inner*.c and persist.c only. A node routes a key to slot
+ * predict(model, key - key_base) (keys below key_base: slot 0); a "reversed" node
  * mirrors that (keys above key_base: the last slot, others slot_count - 1 -
  * predict(model, key_base - key)), so it can grow to the left exactly as a plain node
  * grows to the right. docs/FORMAT.md 5 specifies the same arithmetic.

@@ -7,7 +7,7 @@
  * from the leaf the key routes to and from the leaves after it, until it has as many as
  * the scan is expected to read. While the tree lock is held no leaf's range can change
  * (A2), so the leaf after a leaf is its successor in the inner nodes, found from the
- * route's path without reading any page (path_next). So a fill knows its leaves before
+ * route's path without reading any page (alex_inner_path_next). So a fill knows its leaves before
  * it touches them: it pins them together (pager_pin_many: the lookups' misses overlap,
  * and leaves not cached are read in one submission), asks for the lines of each leaf
  * that will be copied (alex_leaf_prefetch), and only then copies them one by one, each
@@ -90,60 +90,6 @@ void alex_cursor_close(alex_cursor *c)
 }
 
 /* ---- the walk over the leaves (tree lock held shared) ------------------------------ */
-
-/*
- * The path from the root to a leaf, by child index. It reads the inner nodes' table
- * (alex_int.h) directly: inner.c has no successor walk to offer, and this one is a few
- * loads per leaf where routing the next key costs a read of the page for its fence.
- */
-typedef struct cursor_path {
-    uint32_t depth;
-    uint32_t node[ALEX_DEPTH_MAX];
-    uint32_t child[ALEX_DEPTH_MAX]; /* the child index taken in node[i] */
-    uint64_t leaf_page_no;
-} cursor_path;
-
-static void path_from_route(const alex_inner *inner, const alex_route *route, cursor_path *path)
-{
-    ALEXDB_ASSERT(route->depth <= ALEX_DEPTH_MAX);
-    path->depth = route->depth;
-    for (uint32_t i = 0; i < route->depth; i++) {
-        const alex_inner_node *node = &inner->nodes[route->node[i]];
-        path->node[i] = route->node[i];
-        path->child[i] = alex_inner_node_child_index(node, route->slot[i]);
-    }
-    path->leaf_page_no = route->leaf_page_no;
-}
-
-/*
- * Moves the path to the next leaf in key order: the next child of the deepest node that
- * has one, then first children down to a leaf. A node's children are in key order (its
- * runs of slots are, I1-I3 in inner.c). Returns false after the last leaf. Both loops
- * are bounded by ALEX_DEPTH_MAX.
- */
-static bool path_next(const alex_inner *inner, cursor_path *path)
-{
-    uint32_t depth = path->depth;
-    while (depth > 0) {
-        const alex_inner_node *node = &inner->nodes[path->node[depth - 1]];
-        if (path->child[depth - 1] + 1u < node->child_count) break;
-        depth--;
-    }
-    if (depth == 0) return false;
-    uint32_t child = ++path->child[depth - 1];
-    alex_ref ref = alex_inner_node_children(&inner->nodes[path->node[depth - 1]])[child];
-    while (ref & ALEX_REF_INNER) {
-        ALEXDB_ASSERT(depth < ALEX_DEPTH_MAX); /* I4 */
-        path->node[depth] = ref & ~ALEX_REF_INNER;
-        path->child[depth] = 0;
-        ref = alex_inner_node_children(&inner->nodes[path->node[depth]])[0];
-        depth++;
-    }
-    ALEXDB_ASSERT(ref != ALEX_REF_NONE);
-    path->depth = depth;
-    path->leaf_page_no = ref;
-    return true;
-}
 
 /* ---- one fill ---------------------------------------------------------------------- */
 
@@ -300,8 +246,8 @@ static int fill_held(alex_cursor *c, cursor_fill *f, bool *done)
     alex_route route;
     alex_inner_route(inner, f->key, &route);
     f->routed = true;
-    cursor_path path;
-    path_from_route(inner, &route, &path);
+    alex_inner_path path;
+    alex_inner_path_from_route(inner, &route, &path);
     cursor_batch batch = {.count = 0, .prefetched = 0};
     bool has_leaf = true;
     int rc = ALEXDB_OK;
@@ -310,7 +256,7 @@ static int fill_held(alex_cursor *c, cursor_fill *f, bool *done)
         uint32_t wanted = leaves_wanted(c, f, CURSOR_FILL_VISIT_COUNT_MAX - visits);
         for (; batch.count < wanted && has_leaf; visits++) {
             batch.page_no[batch.count++] = path.leaf_page_no;
-            has_leaf = path_next(inner, &path);
+            has_leaf = alex_inner_path_next(inner, &path);
         }
         rc = pager_pin_many(c->index->pager, batch.page_no, batch.count, PAGER_PIN_SCAN,
                             batch.frame);

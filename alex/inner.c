@@ -278,3 +278,48 @@ void alex_inner_stats_get(const alex_inner *inner, alex_inner_stats *stats_out)
                              inner->heap_size;
     stats_out->depth_max = depth_max_get(inner);
 }
+
+/* ---- walking the leaves in key order (cursors) ---- */
+
+void alex_inner_path_from_route(const alex_inner *inner, const alex_route *route,
+                                alex_inner_path *path)
+{
+    ALEXDB_ASSERT(route->depth <= ALEX_DEPTH_MAX);
+    path->depth = route->depth;
+    for (uint32_t i = 0; i < route->depth; i++) {
+        const alex_inner_node *node = &inner->nodes[route->node[i]];
+        path->node[i] = route->node[i];
+        path->child[i] = alex_inner_node_child_index(node, route->slot[i]);
+    }
+    path->leaf_page_no = route->leaf_page_no;
+}
+
+/*
+ * Moves the path to the next leaf in key order: the next child of the deepest node that
+ * has one, then first children down to a leaf. A node's children are in key order (its
+ * runs of slots are, I1-I3 in inner.c). Returns false after the last leaf. Both loops
+ * are bounded by ALEX_DEPTH_MAX.
+ */
+bool alex_inner_path_next(const alex_inner *inner, alex_inner_path *path)
+{
+    uint32_t depth = path->depth;
+    while (depth > 0) {
+        const alex_inner_node *node = &inner->nodes[path->node[depth - 1]];
+        if (path->child[depth - 1] + 1u < node->child_count) break;
+        depth--;
+    }
+    if (depth == 0) return false;
+    uint32_t child = ++path->child[depth - 1];
+    alex_ref ref = alex_inner_node_children(&inner->nodes[path->node[depth - 1]])[child];
+    while (ref & ALEX_REF_INNER) {
+        ALEXDB_ASSERT(depth < ALEX_DEPTH_MAX); /* I4 */
+        path->node[depth] = ref & ~ALEX_REF_INNER;
+        path->child[depth] = 0;
+        ref = alex_inner_node_children(&inner->nodes[path->node[depth]])[0];
+        depth++;
+    }
+    ALEXDB_ASSERT(ref != ALEX_REF_NONE);
+    path->depth = depth;
+    path->leaf_page_no = ref;
+    return true;
+}

@@ -183,6 +183,44 @@ static void test_for_each_leaf_stops(void **state)
     sim_destroy(&s);
 }
 
+typedef struct path_ctx {
+    const alex_inner *inner;
+    alex_inner_path path;
+    uint64_t visits;
+} path_ctx;
+
+/* Each leaf for_each_leaf visits is the one the path walk reaches next, and routes agree. */
+static int visit_path(void *ctx, uint64_t page, uint64_t low, uint64_t high)
+{
+    path_ctx *p = ctx;
+    (void)high;
+    if (p->visits++ == 0) {
+        alex_route route;
+        alex_inner_route(p->inner, low, &route);
+        alex_inner_path_from_route(p->inner, &route, &p->path);
+    } else {
+        assert_true(alex_inner_path_next(p->inner, &p->path));
+    }
+    assert_int_equal(p->path.leaf_page_no, page);
+    return 0;
+}
+
+/* The path walk visits every leaf in key order from the first, then says it is done. */
+static void test_path_walks_every_leaf(void **state)
+{
+    (void)state;
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed());
+    sim s;
+    sim_init(&s, 10);
+    for (int i = 0; i < 3000; i++) assert_int_equal(sim_insert(&s, common_rng_next(&rng)), ALEXDB_OK);
+    path_ctx p = {.inner = s.inner};
+    assert_int_equal(alex_inner_for_each_leaf(s.inner, visit_path, &p), 0);
+    assert_int_equal(p.visits, s.live_leaves);
+    assert_false(alex_inner_path_next(s.inner, &p.path));
+    sim_destroy(&s);
+}
+
 typedef struct depth_ctx {
     const alex_inner *inner;
     uint32_t deepest;
@@ -234,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_first_key_exact),
         cmocka_unit_test(test_ranges_exhaustive_small),
         cmocka_unit_test(test_for_each_leaf_stops),
+        cmocka_unit_test(test_path_walks_every_leaf),
         cmocka_unit_test(test_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
