@@ -54,17 +54,10 @@ static void dwb_path(const pager *p, char *out, size_t size)
     ALEXDB_ASSERT(n > 0 && (size_t)n < size);
 }
 
-/* XXH3 over the images' own checksum fields, in order: binds the set to its header. */
+/* XXH3 over the images, back to back: binds the set (and its order) to its header. */
 static uint64_t images_checksum(const uint8_t *images, uint32_t count)
 {
-    uint8_t *sums = malloc((size_t)count * 8u + 8u);
-    if (sums == NULL) return 0;
-    for (uint32_t i = 0; i < count; i++) {
-        memcpy(sums + 8u * i, images + (size_t)i * PAGER_PAGE_SIZE + PAGER_HDR_CHECKSUM, 8);
-    }
-    uint64_t sum = common_checksum(sums, (size_t)count * 8u);
-    free(sums);
-    return sum;
+    return common_checksum(images, (size_t)count * PAGER_PAGE_SIZE);
 }
 
 static int dwb_open(pager *p, bool create)
@@ -83,7 +76,7 @@ int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t ls
     if (rc != ALEXDB_OK) return rc;
     uint64_t sum = images_checksum(images, count);
     uint8_t *header = NULL;
-    if (sum == 0 || posix_memalign((void **)&header, PAGER_PAGE_SIZE, PAGER_PAGE_SIZE) != 0) {
+    if (posix_memalign((void **)&header, PAGER_PAGE_SIZE, PAGER_PAGE_SIZE) != 0) {
         return common_error(ALEXDB_NOMEM, "double-write file: out of memory");
     }
     pager_superblock sb;
