@@ -4,7 +4,7 @@
  *
  * A checkpoint writes the images of its live pages (pages the checkpoint in force uses)
  * here first, behind a header that names the checkpoint to come (its superblock
- * generation, LSN, page count and payload) and a checksum over the images' checksums,
+ * generation, LSN, page count and payload) and a checksum over the images,
  * and syncs. Only then does it overwrite those pages in place. If power fails during
  * the in-place writes, pager_dwb_recover() at the next open finds a complete file for
  * generation in-force + 1, writes every image in place again and commits the superblock
