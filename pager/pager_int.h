@@ -96,7 +96,7 @@ struct pager_frame {
     int32_t error;              /* valid in state ERROR */
     uint32_t index;
     _Atomic bool dirty;         /* change these two through pager_dirty_set/_clear */
-    _Atomic bool fresh;         /* the page is free in the last checkpoint: may be stolen (P12) */
+    _Atomic uint32_t fresh_epoch; /* == pager.epoch: free in the checkpoint in force (P12) */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct pager_frame) == 64, "a frame descriptor is one cache line");
@@ -132,6 +132,7 @@ struct pager {
     uint32_t superblock_slot;   /* the slot (0 or 1) holding the current copy */
 
     _Atomic uint64_t dirty_count; /* frames with dirty set */
+    _Atomic uint32_t epoch;     /* checkpoints committed + 1: a commit makes every page live */
     pager_file *dwb;            /* the double-write file, opened at its first use */
     _Atomic uint64_t hit_count;
     _Atomic uint64_t miss_count;
@@ -144,6 +145,8 @@ int pager_pool_init(pager *pager) COMMON_WUR;
 void pager_pool_destroy(pager *pager);
 /* Pins f if it still holds page_no in state VALID; false otherwise. */
 bool pager_pool_try_pin(pager *pager, pager_frame *frame, uint64_t page_no);
+/* The page is free in the checkpoint in force: it may be written at any time (P12). */
+bool pager_frame_fresh(pager *pager, pager_frame *frame);
 /* Sets / clears f's dirty flag and keeps dirty_count exact; return the old flag. */
 bool pager_dirty_set(pager *pager, pager_frame *frame);
 bool pager_dirty_clear(pager *pager, pager_frame *frame);

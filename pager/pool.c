@@ -219,6 +219,7 @@ int pager_pool_init(pager *p)
         p->free_stack[p->frame_count - 1 - i] = i;
     }
     p->free_count = p->frame_count;
+    atomic_init(&p->epoch, 1); /* frames start at fresh_epoch 0: not fresh */
     return ALEXDB_OK;
 }
 
@@ -307,7 +308,7 @@ static int clock_step(pager *p, pager_frame *f, bool lower)
     }
     if (atomic_load(&f->dirty)) {
         /* P12: a page live in the last checkpoint is written only by the next one. */
-        if (!lower || !atomic_load(&f->fresh)) return 0;
+        if (!lower || !pager_frame_fresh(p, f)) return 0;
         int rc = clean_victim(p, f);
         return rc == ALEXDB_OK ? 0 : rc;
     }
@@ -439,7 +440,7 @@ static int lookup_or_claim(pager *p, uint64_t page_no, unsigned flags, pager_fra
         atomic_store(&f->state, PAGER_FRAME_READING);
         atomic_store(&f->usage, 0); /* probation: a page earns usage by its next hit */
         ALEXDB_ASSERT(!atomic_load(&f->dirty)); /* a free frame is clean */
-        atomic_store(&f->fresh, false); /* read from disk: live in the checkpoint (P12) */
+        atomic_store(&f->fresh_epoch, 0); /* read from disk: live in the checkpoint (P12) */
         atomic_store(&f->lsn, 0);
         atomic_store(&f->pin_count, 1);
         table_insert(p, page_no, f);
@@ -641,7 +642,8 @@ int pager_pin_new(pager *p, uint64_t page_no, uint8_t kind, pager_frame **frame_
     atomic_store(&f->usage, 1);
     atomic_store(&f->lsn, 0);
     pager_page_init(f->data, kind);
-    atomic_store(&f->fresh, true); /* P12: the caller allocated it from free space */
+    /* P12: the caller allocated it from free space */
+    atomic_store(&f->fresh_epoch, atomic_load(&p->epoch));
     pager_dirty_set(p, f);
     pthread_mutex_unlock(lock);
     if (f != victim) frame_release(p, victim);
@@ -718,6 +720,11 @@ uint8_t *pager_frame_data(pager_frame *f)
 uint64_t pager_frame_page_no(const pager_frame *f)
 {
     return atomic_load_explicit(&((pager_frame *)f)->page_no, memory_order_relaxed);
+}
+
+bool pager_frame_fresh(pager *p, pager_frame *f)
+{
+    return atomic_load(&f->fresh_epoch) == atomic_load(&p->epoch);
 }
 
 bool pager_dirty_set(pager *p, pager_frame *f)

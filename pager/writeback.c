@@ -40,33 +40,33 @@ int pager_writeback_frame(pager *p, pager_frame *f)
     return rc;
 }
 
-/* Fresh frames first (P12), then by page number. */
-static int compare_fresh_page_no(const void *a, const void *b)
+static int compare_page_no(const void *a, const void *b)
 {
-    pager_frame *f = *(pager_frame *const *)a, *g = *(pager_frame *const *)b;
-    bool f_fresh = atomic_load(&f->fresh), g_fresh = atomic_load(&g->fresh);
-    if (f_fresh != g_fresh) return f_fresh ? -1 : 1;
-    uint64_t x = pager_frame_page_no(f), y = pager_frame_page_no(g);
+    uint64_t x = pager_frame_page_no(*(pager_frame *const *)a);
+    uint64_t y = pager_frame_page_no(*(pager_frame *const *)b);
     return x < y ? -1 : x > y;
 }
 
 /*
- * Pins every dirty VALID frame into p->flush_frames: the fresh ones first, each group by
- * page number. Returns how many; *fresh_out: how many of them are fresh. A pinned
- * frame's fresh flag does not change (only pager_pin_new sets it, on an unpinned frame).
+ * Pins every dirty VALID frame into p->flush_frames: the fresh ones first (P12), each
+ * group by page number. Returns how many; *fresh_out: how many of them are fresh. Fresh
+ * frames fill the array from the front and live ones from the back, then the live ones
+ * move up behind the fresh.
  */
 static uint32_t collect_dirty(pager *p, uint32_t *fresh_out)
 {
-    uint32_t count = 0, fresh = 0;
+    uint32_t fresh = 0, live = 0;
     for (uint32_t i = 0; i < p->frame_count; i++) {
         pager_frame *f = &p->frames[i];
         if (!atomic_load(&f->dirty) || !pager_pool_try_pin(p, f, pager_frame_page_no(f))) continue;
-        p->flush_frames[count++] = f;
-        fresh += atomic_load(&f->fresh);
+        if (pager_frame_fresh(p, f)) p->flush_frames[fresh++] = f;
+        else p->flush_frames[p->frame_count - ++live] = f;
     }
-    qsort(p->flush_frames, count, sizeof(*p->flush_frames), compare_fresh_page_no);
+    memmove(p->flush_frames + fresh, p->flush_frames + p->frame_count - live, live * sizeof(pager_frame *));
+    qsort(p->flush_frames, fresh, sizeof(pager_frame *), compare_page_no);
+    qsort(p->flush_frames + fresh, live, sizeof(pager_frame *), compare_page_no);
     *fresh_out = fresh;
-    return count;
+    return fresh + live;
 }
 
 /* Copies and seals the frames' pages into images (one page each), clearing dirty bits. */
@@ -197,7 +197,7 @@ int pager_checkpoint(pager *p, uint64_t lsn, const void *payload, uint32_t paylo
     }
     if (rc == ALEXDB_OK) {
         /* Every cached page is now part of the checkpoint being committed. */
-        for (uint32_t i = 0; i < p->frame_count; i++) atomic_store(&p->frames[i].fresh, false);
+        atomic_fetch_add(&p->epoch, 1);
     }
     for (uint32_t i = 0; i < count; i++) pager_unpin(p, p->flush_frames[i]);
     if (rc == ALEXDB_OK) rc = pager_superblock_commit(p, lsn, payload, payload_size);
