@@ -409,7 +409,12 @@ static void test_concurrent_writes_and_evictions(void **state)
     for (int round = 0; round < 2; round++) {
         for (uint64_t page_no = 2; page_no < 302; page_no++) {
             pager_frame *f = NULL;
-            assert_int_equal(pager_pin(fx->p, page_no, 0, &f), ALEXDB_OK);
+            int rc = pager_pin(fx->p, page_no, 0, &f);
+            if (rc == ALEXDB_FULL) { /* the writers left every frame changed (P12) */
+                assert_int_equal(pager_flush(fx->p), ALEXDB_OK);
+                rc = pager_pin(fx->p, page_no, 0, &f);
+            }
+            assert_int_equal(rc, ALEXDB_OK);
             pager_latch_shared(f);
             uint32_t got = common_load_u32le(pager_frame_data(f) + COUNTER_OFFSET);
             pager_unlatch(f);
