@@ -26,11 +26,42 @@ int alex_open(const char *path, const pager_config *config, alex_index **index_o
  */
 int alex_persist(alex_index *index, uint64_t lsn) COMMON_WUR;
 
+/*
+ * alex_persist in two phases, so that changes stop only for the first (alex README
+ * A12). alex_persist_begin takes the tree lock exclusively while it copies the dirty
+ * pages and encodes the index (memory only), then releases it: the caller must keep
+ * changes that are not in the checkpoint from being logged at or below lsn while it
+ * runs. alex_persist_finish writes that copy and commits it with lsn while readers and
+ * writers go on; it always consumes the job. One checkpoint at a time: a second begin
+ * waits for the first finish. Errors as alex_persist.
+ */
+typedef struct alex_persist_job alex_persist_job;
+int alex_persist_begin(alex_index *index, uint64_t lsn, alex_persist_job **job_out) COMMON_WUR;
+int alex_persist_finish(alex_index *index, alex_persist_job *job) COMMON_WUR;
+
 /* The checkpoint LSN of the index on disk (the superblock in force). */
 uint64_t alex_checkpoint_lsn(alex_index *index);
 
 /* True when changes fill half the cache: they can only leave it by a checkpoint (P12). */
 bool alex_needs_checkpoint(alex_index *index);
+
+/* The database's random identity, chosen when the page file was created. */
+uint64_t alex_db_id(alex_index *index);
+
+/*
+ * Makes the index refuse every later write and checkpoint (ALEXDB_READONLY naming rc),
+ * as after a structure change failed half-way: the layer above calls it when the
+ * in-memory index holds a change the log could not make durable, so that no checkpoint
+ * ever writes it. The first failure's code is kept.
+ */
+void alex_fail(alex_index *index, int rc);
+
+/*
+ * ALEXDB_OK if the index accepts changes; else ALEXDB_READONLY with a message saying
+ * why: opened read-only, a failure (alex_fail, a structure change failed half-way, A9),
+ * or a sticky I/O error of the page file.
+ */
+int alex_writable(alex_index *index) COMMON_WUR;
 
 /* Persists (unless read-only or failed) and frees everything. Returns the persist result. */
 int alex_close(alex_index *index);

@@ -1,6 +1,6 @@
 /*
- * check.c: alex_check, the full integrity check behind alexdb_check(). Under the shared
- * tree lock it visits every leaf in key order and verifies: the page is a valid leaf
+ * check.c: alex_check, the full integrity check behind alexdb_check(). Under the persist
+ * lock (no checkpoint runs meanwhile) and the shared tree lock it visits every leaf in key order and verifies: the page is a valid leaf
  * (pager and leaf checks), its fences equal the key range the inner nodes route to it
  * (A3), the key count adds up, every overflow run reads back valid, and no page is
  * owned twice by leaves, overflow runs, the metadata run and the free list (A6).
@@ -86,6 +86,9 @@ static int check_leaf(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
 int alex_check(alex_index *index)
 {
     ALEXDB_ASSERT(index != NULL);
+    /* Not during a checkpoint's writes (A12): the metadata run and the free lists are
+     * between two states then. */
+    pthread_mutex_lock(&index->persist_lock);
     pthread_rwlock_rdlock(&index->tree_lock);
     check_ctx c = {.index = index, .page_count = pager_page_count(index->pager)};
     c.owned = calloc(c.page_count + 1, 1);
@@ -108,6 +111,7 @@ int alex_check(alex_index *index)
                             c.key_count, atomic_load(&index->key_count));
     }
     pthread_rwlock_unlock(&index->tree_lock);
+    pthread_mutex_unlock(&index->persist_lock);
     free(c.value_buf);
     free(c.owned);
     return rc;

@@ -46,6 +46,7 @@ struct alex_index {
     bool read_only;
     /* A2: shared to read or change leaves; exclusive to change the inner nodes. */
     pthread_rwlock_t tree_lock;
+    pthread_mutex_t persist_lock;  /* one checkpoint at a time, begin to finish (A12) */
     pthread_mutex_t free_lock;
     alex_freelist free;          /* reusable: free in the checkpoint in force (A11) */
     alex_freelist pending;       /* freed since: reusable once a checkpoint commits (A11) */
@@ -67,9 +68,6 @@ int alex_pages_alloc(alex_index *index, uint64_t count, uint64_t *first_out) COM
 int alex_pages_free(alex_index *index, uint64_t first, uint64_t count);
 /* Frees pages this index itself allocated and still owns: a failure is a bug (A6). */
 void alex_pages_release(alex_index *index, uint64_t first, uint64_t count);
-
-/* Refuses changes after a half-done structure change (A9). */
-int alex_writable(alex_index *index) COMMON_WUR;
 
 /* Frees a value's overflow run that this index wrote and no leaf references yet. */
 void alex_value_unwind(alex_index *index, const alex_value *value);
@@ -108,8 +106,16 @@ int alex_tree_delete(alex_index *index, uint64_t key, alex_value *old_out,
 
 /* Loads the inner nodes and free list named by the superblock, or makes a new index. */
 int alex_meta_load(alex_index *index) COMMON_WUR;
-/* Writes the metadata run and commits the superblock (pages already flushed). */
-int alex_meta_store(alex_index *index, uint64_t lsn) COMMON_WUR;
+/*
+ * A checkpoint in two phases (A12). begin, under the exclusive tree lock and the persist
+ * lock: encodes the inner nodes and the free list into a new metadata run, takes the
+ * pager's copy of the dirty pages (pager_checkpoint_begin), and moves `pending` aside.
+ * finish, under the persist lock only: writes the run and the pages and commits the
+ * superblock with lsn; then (or, after a failure, back to `pending`) the pages it freed
+ * join `free`. finish always consumes the job.
+ */
+int alex_meta_store_begin(alex_index *index, uint64_t lsn, alex_persist_job **job_out) COMMON_WUR;
+int alex_meta_store_finish(alex_index *index, alex_persist_job *job) COMMON_WUR;
 
 /* The pager's per-page check for leaves read from disk (alex_leaf_check). */
 int alex_check_page(void *ctx, const char *path, const uint8_t *page, uint64_t page_no);

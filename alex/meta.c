@@ -132,12 +132,48 @@ static int write_blob(alex_index *index, const alex_run *run, const uint8_t *blo
     return rc;
 }
 
-int alex_meta_store(alex_index *index, uint64_t lsn)
+/* A checkpoint between its begin and its finish (A12). */
+struct alex_persist_job {
+    pager_checkpoint_job *pages;
+    uint64_t lsn;
+    alex_run run;               /* the new metadata run */
+    uint8_t *blob;
+    size_t blob_size;
+    uint8_t payload[PAYLOAD_SIZE];
+    alex_freelist committing;   /* `pending` at the begin: free once this commits */
+};
+
+static void job_free(alex_persist_job *job)
 {
-    uint8_t *inner = NULL, *blob = NULL;
-    size_t inner_size = 0, blob_size = 0;
+    alex_freelist_destroy(&job->committing);
+    free(job->blob);
+    free(job);
+}
+
+/* Adds every run of from to to (A6: a page in both is a bug). */
+static void freelist_merge(alex_freelist *to, const alex_freelist *from)
+{
+    int rc = ALEXDB_OK;
+    for (size_t i = 0; i < from->count && rc == ALEXDB_OK; i++) {
+        rc = alex_freelist_add(to, from->runs[i].first, from->runs[i].count);
+    }
+    ALEXDB_ASSERT(rc != ALEXDB_CORRUPT); /* A6 */
+    /* Out of memory only leaks the space until the next open. */
+}
+
+int alex_meta_store_begin(alex_index *index, uint64_t lsn, alex_persist_job **job_out)
+{
+    *job_out = NULL;
+    alex_persist_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) return common_error(ALEXDB_NOMEM, "checkpoint: out of memory");
+    job->lsn = lsn;
+    uint8_t *inner = NULL;
+    size_t inner_size = 0;
     int rc = alex_inner_encode(index->inner, &inner, &inner_size);
-    if (rc != ALEXDB_OK) return rc;
+    if (rc != ALEXDB_OK) {
+        free(job);
+        return rc;
+    }
     /* The free runs the blob will list, counted after merging (taking the run below
      * changes that count by at most one): the run is then exact or one page more. */
     alex_freelist merged;
@@ -146,54 +182,74 @@ int alex_meta_store(alex_index *index, uint64_t lsn)
     pthread_mutex_unlock(&index->free_lock);
     size_t bound = 16 + inner_size + 16 * (merged.count + 2);
     alex_freelist_destroy(&merged);
-    if (rc != ALEXDB_OK) goto done;
-    alex_run run = {.count = (bound + META_DATA_SIZE - 1) / META_DATA_SIZE};
-    rc = alex_pages_alloc(index, run.count, &run.first);
-    if (rc != ALEXDB_OK) goto done;
+    if (rc == ALEXDB_OK) {
+        job->run.count = (bound + META_DATA_SIZE - 1) / META_DATA_SIZE;
+        rc = alex_pages_alloc(index, job->run.count, &job->run.first);
+    }
+    if (rc != ALEXDB_OK) {
+        free(inner);
+        free(job);
+        return rc;
+    }
     alex_freelist after;
     pthread_mutex_lock(&index->free_lock);
     rc = free_runs_after_commit(index, &after);
     pthread_mutex_unlock(&index->free_lock);
     if (rc == ALEXDB_OK) {
-        blob = blob_encode(inner, inner_size, &after, &blob_size);
-        if (blob == NULL) rc = common_error(ALEXDB_NOMEM, "metadata: out of memory");
+        job->blob = blob_encode(inner, inner_size, &after, &job->blob_size);
+        if (job->blob == NULL) rc = common_error(ALEXDB_NOMEM, "metadata: out of memory");
     }
     alex_freelist_destroy(&after);
-    if (rc == ALEXDB_OK) {
-        ALEXDB_ASSERT(blob_size <= run.count * META_DATA_SIZE);
-        ALEXDB_ASSERT(run.count <= (blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE + 1);
-        rc = write_blob(index, &run, blob, blob_size);
-    }
-    if (rc == ALEXDB_OK) {
-        uint8_t payload[PAYLOAD_SIZE];
-        payload_encode(payload, &run, blob_size, common_checksum(blob, blob_size),
-                       atomic_load(&index->key_count));
-        rc = pager_checkpoint(index->pager, lsn, payload, PAYLOAD_SIZE);
-    }
-    if (rc == ALEXDB_OK) {
-        /* A8, A11: the checkpoint in force now lists these as free: reusable from now. */
-        pthread_mutex_lock(&index->free_lock);
-        alex_run old = index->meta_run;
-        index->meta_run = run;
-        if (old.count > 0) rc = alex_freelist_add(&index->free, old.first, old.count);
-        for (size_t i = 0; i < index->pending.count && rc == ALEXDB_OK; i++) {
-            rc = alex_freelist_add(&index->free, index->pending.runs[i].first,
-                                   index->pending.runs[i].count);
-        }
-        ALEXDB_ASSERT(rc != ALEXDB_CORRUPT); /* A6 */
-        alex_freelist_destroy(&index->pending);
-        pthread_mutex_unlock(&index->free_lock);
-        rc = ALEXDB_OK; /* out of memory only leaks the space until the next open */
-    } else {
-        alex_pages_release(index, run.first, run.count);
-    }
-done:
-    free(blob);
     free(inner);
-    return rc;
+    if (rc == ALEXDB_OK) {
+        ALEXDB_ASSERT(job->blob_size <= job->run.count * META_DATA_SIZE);
+        ALEXDB_ASSERT(job->run.count <= (job->blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE + 1);
+        payload_encode(job->payload, &job->run, job->blob_size, common_checksum(job->blob, job->blob_size),
+                       atomic_load(&index->key_count));
+        rc = pager_checkpoint_begin(index->pager, &job->pages);
+    }
+    if (rc != ALEXDB_OK) {
+        alex_pages_release(index, job->run.first, job->run.count);
+        job_free(job);
+        return rc;
+    }
+    /* A12: pages freed from now on are used by this checkpoint: they wait for the next. */
+    pthread_mutex_lock(&index->free_lock);
+    job->committing = index->pending;
+    memset(&index->pending, 0, sizeof(index->pending));
+    pthread_mutex_unlock(&index->free_lock);
+    *job_out = job;
+    return ALEXDB_OK;
 }
 
-/* ---- load ---- */
+int alex_meta_store_finish(alex_index *index, alex_persist_job *job)
+{
+    /* The run is fresh space (A11): written directly, before the superblock names it. */
+    int rc = write_blob(index, &job->run, job->blob, job->blob_size);
+    if (rc == ALEXDB_OK) {
+        rc = pager_checkpoint_finish(index->pager, job->pages, job->lsn, job->payload, PAYLOAD_SIZE);
+    } else {
+        pager_checkpoint_cancel(index->pager, job->pages);
+    }
+    pthread_mutex_lock(&index->free_lock);
+    if (rc == ALEXDB_OK) {
+        /* A8, A11, A12: the checkpoint in force now lists these as free: reusable from now. */
+        alex_run old = index->meta_run;
+        index->meta_run = job->run;
+        if (old.count > 0) {
+            int add_rc = alex_freelist_add(&index->free, old.first, old.count);
+            ALEXDB_ASSERT(add_rc != ALEXDB_CORRUPT); /* A6 */
+        }
+        freelist_merge(&index->free, &job->committing);
+    } else {
+        /* The checkpoint in force is still the old one: what it freed stays pending. */
+        freelist_merge(&index->pending, &job->committing);
+    }
+    pthread_mutex_unlock(&index->free_lock);
+    if (rc != ALEXDB_OK) alex_pages_release(index, job->run.first, job->run.count);
+    job_free(job);
+    return rc;
+}
 
 static int payload_decode(alex_index *index, const pager_superblock *sb, alex_run *run,
                           uint64_t *blob_size, uint64_t *checksum)

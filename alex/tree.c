@@ -101,6 +101,7 @@ static int index_init(alex_index *index, const char *path, const pager_config *c
     pthread_rwlock_init(&index->tree_lock, &attr);
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&index->free_lock, NULL);
+    pthread_mutex_init(&index->persist_lock, NULL);
     int rc = pager_open(path, &pc, &index->pager);
     if (rc == ALEXDB_OK) rc = alex_meta_load(index);
     return rc;
@@ -125,13 +126,32 @@ int alex_open(const char *path, const pager_config *config, alex_index **index_o
     return ALEXDB_OK;
 }
 
-int alex_persist(alex_index *index, uint64_t lsn)
+int alex_persist_begin(alex_index *index, uint64_t lsn, alex_persist_job **job_out)
 {
+    ALEXDB_ASSERT(index != NULL && job_out != NULL);
+    *job_out = NULL;
+    pthread_mutex_lock(&index->persist_lock); /* A12: released by the finish */
     pthread_rwlock_wrlock(&index->tree_lock);
     int rc = alex_writable(index);
-    if (rc == ALEXDB_OK) rc = alex_meta_store(index, lsn); /* pages, metadata, superblock */
+    if (rc == ALEXDB_OK) rc = alex_meta_store_begin(index, lsn, job_out);
     pthread_rwlock_unlock(&index->tree_lock);
+    if (rc != ALEXDB_OK) pthread_mutex_unlock(&index->persist_lock);
     return rc;
+}
+
+int alex_persist_finish(alex_index *index, alex_persist_job *job)
+{
+    ALEXDB_ASSERT(index != NULL && job != NULL);
+    int rc = alex_meta_store_finish(index, job); /* pages, metadata, superblock */
+    pthread_mutex_unlock(&index->persist_lock);
+    return rc;
+}
+
+int alex_persist(alex_index *index, uint64_t lsn)
+{
+    alex_persist_job *job = NULL;
+    int rc = alex_persist_begin(index, lsn, &job);
+    return rc != ALEXDB_OK ? rc : alex_persist_finish(index, job);
 }
 
 uint64_t alex_checkpoint_lsn(alex_index *index)
@@ -144,6 +164,20 @@ uint64_t alex_checkpoint_lsn(alex_index *index)
 bool alex_needs_checkpoint(alex_index *index)
 {
     return pager_checkpoint_due(index->pager);
+}
+
+uint64_t alex_db_id(alex_index *index)
+{
+    pager_superblock sb;
+    pager_superblock_get(index->pager, &sb);
+    return sb.db_id;
+}
+
+void alex_fail(alex_index *index, int rc)
+{
+    ALEXDB_ASSERT(rc != ALEXDB_OK);
+    int expected = ALEXDB_OK;
+    atomic_compare_exchange_strong(&index->failed, &expected, rc);
 }
 
 int alex_close(alex_index *index)
@@ -161,6 +195,7 @@ int alex_close(alex_index *index)
     pager_close(index->pager);
     pthread_rwlock_destroy(&index->tree_lock);
     pthread_mutex_destroy(&index->free_lock);
+    pthread_mutex_destroy(&index->persist_lock);
     free(index);
     return rc;
 }
@@ -426,8 +461,7 @@ int alex_apply(alex_index *index, const alex_op *ops, size_t count)
     }
     if (rc != ALEXDB_OK) {
         /* Part of the group is in place and cannot be taken back: refuse all writes. */
-        int expected = ALEXDB_OK;
-        atomic_compare_exchange_strong(&index->failed, &expected, rc);
+        alex_fail(index, rc);
     }
     pthread_rwlock_unlock(&index->tree_lock);
     for (size_t i = 0; i < applied; i++) {

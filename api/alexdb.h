@@ -61,14 +61,20 @@ enum alexdb_io_backend {
 
 typedef struct alexdb_options {
     size_t cache_bytes;   /* buffer pool size; default 64 MiB; at least 256 KiB */
-    int    sync;          /* 1 (default): a write returns once durable; 0: once buffered.
-                           * Until the write-ahead log lands (issue 4) durability comes only
-                           * from alexdb_sync() and alexdb_close(): see README "Limits". */
+    int    sync;          /* 1 (default): a write returns once its log record is on stable
+                           * storage; 0: once it is in the log buffer (durable through a
+                           * later sync write, alexdb_sync(), or sync_interval_ms) */
     int    read_only;     /* 1: every write returns ALEXDB_READONLY; other read-only
                            * processes may open the directory at the same time */
     int    io_backend;    /* enum alexdb_io_backend; default ALEXDB_IO_AUTO */
-    alexdb_log_fn log;    /* optional; called from the thread that hit the event */
+    alexdb_log_fn log;    /* optional; called from the thread that hit the event (or the
+                           * background checkpointer) */
     void  *log_ctx;
+    unsigned sync_interval_ms; /* writes made with sync 0 are durable within this many ms;
+                                * default 1000; 0: only through a sync write or alexdb_sync */
+    int    log_salvage;   /* 1: at open, a damaged log record followed by intact ones drops
+                           * it and everything after it (reported through log) instead of
+                           * failing with ALEXDB_CORRUPT; default 0 */
 } alexdb_options;
 
 /* Fills opts with the defaults above. */
@@ -101,7 +107,10 @@ ALEXDB_API int alexdb_close(alexdb *db);
 
 /*
  * Stores value (value_size bytes, copied; value may be NULL if value_size is 0) under
- * key, replacing any previous value. Any uint64_t is a key. Returns ALEXDB_OK,
+ * key, replacing any previous value. Any uint64_t is a key. With options.sync it
+ * returns once the change is on stable storage; writers on many threads then share
+ * fdatasyncs (group commit). After a failed log write or fdatasync the handle refuses
+ * every later write with ALEXDB_READONLY (nothing is retried). Returns ALEXDB_OK,
  * ALEXDB_INVALID, ALEXDB_TOOBIG (value_size > ALEXDB_VALUE_SIZE_MAX), ALEXDB_READONLY,
  * ALEXDB_NOSPACE, ALEXDB_IO, ALEXDB_CORRUPT, ALEXDB_NOMEM, ALEXDB_CLOSED.
  */
@@ -119,14 +128,29 @@ ALEXDB_API int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size,
 /* Removes key. Returns ALEXDB_OK, ALEXDB_NOTFOUND, or the errors of alexdb_put. */
 ALEXDB_API int alexdb_delete(alexdb *db, uint64_t key);
 
-/* A checkpoint: every change so far is on stable storage when it returns ALEXDB_OK. */
+/*
+ * Makes every write that returned so far durable (what sync 1 does for each write).
+ * Returns ALEXDB_OK, ALEXDB_INVALID, ALEXDB_CLOSED, or the I/O error that failed the log
+ * (ALEXDB_IO, ALEXDB_NOSPACE: the handle then refuses writes). Thread-safe.
+ */
 ALEXDB_API int alexdb_sync(alexdb *db);
 
 /*
+ * Takes a checkpoint now: writes the changed pages and the index, then removes the log
+ * segments it covers. A background thread already does this when the cache is half
+ * full of changes or the log has grown by 64 MiB; call it to shorten the next recovery.
+ * Returns ALEXDB_OK, ALEXDB_INVALID, ALEXDB_CLOSED, ALEXDB_READONLY, or the I/O error
+ * (the handle then refuses writes). Thread-safe; writers wait while it runs.
+ */
+ALEXDB_API int alexdb_checkpoint(alexdb *db);
+
+/*
  * Loads count pairs into an EMPTY database: keys strictly increasing, values[i] of
- * value_sizes[i] bytes (copied). Builds the index with ALEX's bulk-load algorithm.
- * Returns ALEXDB_OK, ALEXDB_INVALID (not empty, keys not increasing, NULL arrays), or
- * the errors of alexdb_put. Not atomic: after an error the handle refuses writes.
+ * value_sizes[i] bytes (copied). Builds the index with ALEX's bulk-load algorithm and
+ * bypasses the log: it ends with a checkpoint, so once it returns ALEXDB_OK the load is
+ * durable; after a crash during it the database is as before it. Returns ALEXDB_OK,
+ * ALEXDB_INVALID (not empty, keys not increasing, NULL arrays), or the errors of
+ * alexdb_put. Not atomic: after an error the handle refuses writes.
  */
 ALEXDB_API int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values,
                                 const size_t *value_sizes, size_t count);
@@ -146,7 +170,9 @@ ALEXDB_API size_t alexdb_batch_count(const alexdb_batch *batch);            /* o
 ALEXDB_API void alexdb_batch_clear(alexdb_batch *batch);                     /* empties it for reuse */
 ALEXDB_API void alexdb_batch_destroy(alexdb_batch *batch);                   /* NULL is fine */
 /*
- * Applies the batch (which stays as it was). Returns ALEXDB_OK or the errors of
+ * Applies the batch (which stays as it was) as one log record: after a crash either
+ * all of it is there or none. Durable on return as alexdb_put (options.sync). Returns
+ * ALEXDB_OK, ALEXDB_TOOBIG (the record would pass 80 MiB), or the errors of
  * alexdb_put; every page it could need is reserved first, so a full disk is reported
  * before anything is applied. Deleting an absent key in a batch is not an error.
  */
@@ -204,6 +230,15 @@ struct alexdb_stats {
     uint64_t file_size;                 /* bytes of pages in use or free */
     uint64_t free_size;                 /* bytes of free pages */
     const char *io_backend;             /* "io_uring", "posix"; static storage */
+    /* The write-ahead log (wal/README.md). commits / groups = commits per fdatasync. */
+    uint64_t log_record_count;          /* records appended by this handle */
+    uint64_t log_bytes;                 /* their bytes, framing included */
+    uint64_t log_sync_count;            /* fdatasyncs of log segments */
+    uint64_t log_commit_count;          /* sync writes that waited for the device */
+    uint64_t log_group_count;           /* writes + fdatasyncs made for them */
+    uint64_t log_replay_count;          /* records replayed at open */
+    uint64_t log_segment_count;         /* segments on disk */
+    uint64_t checkpoint_count;          /* checkpoints taken by this handle */
 };
 
 /* Fills *stats_out. Returns ALEXDB_OK, ALEXDB_INVALID, ALEXDB_CLOSED. Thread-safe. */

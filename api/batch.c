@@ -1,7 +1,8 @@
 /*
  * batch.c: write batches. A batch is a growable list of operations whose values are
- * copied into one arena; commit hands the list to alex_apply, which applies it under
- * the exclusive tree lock after reserving every page it could need (alex/README A4).
+ * copied into one arena; commit logs the list as one record and hands it to alex_apply,
+ * which applies it under the exclusive tree lock after reserving every page it could
+ * need (alex/README A4), through api_write (write.c).
  */
 #include "api_int.h"
 
@@ -103,13 +104,13 @@ int alexdb_batch_commit(alexdb *db, const alexdb_batch *batch)
     if (ops == NULL) return common_error(ALEXDB_NOMEM, "batch: out of memory");
     for (size_t i = 0; i < batch->count; i++) {
         const batch_op *op = &batch->ops[i];
-        ops[i] = (alex_op){.key = op->key, .value = batch->arena + op->value_offset,
+        /* No arena yet when every value so far was empty. */
+        ops[i] = (alex_op){.key = op->key, .value = op->size > 0 ? batch->arena + op->value_offset : NULL,
                            .size = op->size, .is_delete = op->is_delete};
     }
     /* Room first: a group that runs out of frames half-way fails the handle (alex A9). */
     if (alex_needs_checkpoint(db->index)) rc = api_checkpoint(db);
-    bool retry = false;
-    if (rc == ALEXDB_OK) rc = api_write_done(db, alex_apply(db->index, ops, batch->count), &retry);
+    if (rc == ALEXDB_OK) rc = api_write(db, &(api_change){.type = API_RECORD_BATCH, .ops = ops, .count = batch->count});
     free(ops);
     return rc;
 }

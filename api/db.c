@@ -29,6 +29,7 @@ void alexdb_options_init(alexdb_options *opts)
     opts->cache_bytes = 64u << 20;
     opts->sync = 1;
     opts->io_backend = ALEXDB_IO_AUTO;
+    opts->sync_interval_ms = 1000;
 }
 
 int api_db_check(const alexdb *db, const char *call)
@@ -89,19 +90,21 @@ static int validate_options(const alexdb_options *opts)
     return ALEXDB_OK;
 }
 
-static int open_index(alexdb *db, const char *dir)
+static void make_env(const alexdb *db, pager_env *env)
+{
+    memset(env, 0, sizeof(*env));
+    static const pager_backend backends[] = {PAGER_BACKEND_AUTO, PAGER_BACKEND_URING, PAGER_BACKEND_POSIX};
+    env->backend = backends[db->options.io_backend];
+}
+
+static int open_index(alexdb *db, const char *dir, const pager_env *env)
 {
     pager_config config;
     pager_config_init(&config);
     config.cache_bytes = db->options.cache_bytes;
     config.read_only = db->options.read_only;
     config.create = !db->options.read_only;
-    static const pager_backend backends[] = {PAGER_BACKEND_AUTO, PAGER_BACKEND_URING, PAGER_BACKEND_POSIX};
-    config.env.backend = backends[db->options.io_backend];
-    if (db->options.log != NULL) {
-        config.env.log = log_bridge;
-        config.env.log_ctx = &db->options;
-    }
+    config.env = *env;
     char path[API_PATH_SIZE_MAX];
     if (snprintf(path, sizeof(path), "%s/%s", dir, API_DATA_FILE) >= (int)sizeof(path)) {
         return common_error(ALEXDB_INVALID, "database directory path too long");
@@ -109,7 +112,26 @@ static int open_index(alexdb *db, const char *dir)
     return alex_open(path, &config, &db->index);
 }
 
-int alexdb_open(const char *dir, const alexdb_options *opts, alexdb **db_out)
+/* Frees what api_open made, writing nothing (after a failed open or recovery); returns rc. */
+static int discard_handle(alexdb *db, int rc)
+{
+    char message[COMMON_ERRMSG_SIZE_MAX];
+    snprintf(message, sizeof(message), "%s", common_errmsg());
+    api_checkpointer_stop(db);
+    if (db->wal != NULL) (void)wal_close(db->wal);
+    if (db->index != NULL) {
+        alex_fail(db->index, ALEXDB_INVALID); /* a partial recovery is never checkpointed */
+        (void)alex_close(db->index);
+    }
+    if (db->lock_fd >= 0) close(db->lock_fd);
+    pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->checkpoint_lock);
+    pthread_mutex_destroy(&db->checkpointer_lock);
+    free(db);
+    return rc != ALEXDB_OK ? common_error(rc, "%s", message) : rc;
+}
+
+int api_open(const char *dir, const alexdb_options *opts, const pager_env *env, alexdb **db_out)
 {
     common_errmsg_clear();
     if (dir == NULL || db_out == NULL || dir[0] == '\0') {
@@ -126,17 +148,54 @@ int alexdb_open(const char *dir, const alexdb_options *opts, alexdb **db_out)
     if (db == NULL) return common_error(ALEXDB_NOMEM, "alexdb_open: out of memory");
     db->options = options;
     db->lock_fd = -1;
-    rc = take_lock(dir, options.read_only, &db->lock_fd);
-    if (rc == ALEXDB_OK) rc = open_index(db, dir);
-    if (rc != ALEXDB_OK) {
-        if (db->lock_fd >= 0) close(db->lock_fd);
-        free(db);
-        return rc;
+    pthread_mutex_init(&db->write_lock, NULL);
+    pthread_mutex_init(&db->checkpoint_lock, NULL);
+    pthread_mutex_init(&db->checkpointer_lock, NULL);
+    pager_env own_env;
+    if (env == NULL) {
+        make_env(db, &own_env);
+        env = &own_env;
     }
+    pager_env with_log = *env;
+    if (db->options.log != NULL) {
+        with_log.log = log_bridge;
+        with_log.log_ctx = &db->options;
+    }
+    rc = take_lock(dir, options.read_only, &db->lock_fd);
+    if (rc == ALEXDB_OK) rc = open_index(db, dir, &with_log);
+    if (rc == ALEXDB_OK) rc = api_log_open(db, dir, &with_log);
+    /* A new database gets its first checkpoint now, so that its files are a complete
+     * database from the start (a read-only open after a crash can then say why it
+     * cannot recover rather than find no index). */
+    if (rc == ALEXDB_OK && !options.read_only && wal_last_lsn(db->wal) == 0 &&
+        alex_checkpoint_lsn(db->index) == 0) {
+        rc = api_checkpoint(db);
+    }
+    if (rc == ALEXDB_OK && !options.read_only) rc = api_checkpointer_start(db);
+    if (rc != ALEXDB_OK) return discard_handle(db, rc);
     db->magic = API_DB_MAGIC;
     atomic_store(&db->state, API_DB_OPEN);
     *db_out = db;
     return ALEXDB_OK;
+}
+
+void api_abandon(alexdb *db)
+{
+    ALEXDB_ASSERT(db != NULL && db->magic == API_DB_MAGIC && atomic_load(&db->iter_count) == 0);
+    (void)discard_handle(db, ALEXDB_OK);
+}
+
+int alexdb_open(const char *dir, const alexdb_options *opts, alexdb **db_out)
+{
+    return api_open(dir, opts, NULL, db_out);
+}
+
+/* Keeps the first error of a close and its message. */
+static void keep_first(int *rc, char *message, int next)
+{
+    if (*rc != ALEXDB_OK || next == ALEXDB_OK) return;
+    *rc = next;
+    snprintf(message, COMMON_ERRMSG_SIZE_MAX, "%s", common_errmsg());
 }
 
 int alexdb_close(alexdb *db)
@@ -148,39 +207,27 @@ int alexdb_close(alexdb *db)
     if (iters > 0) return common_error(ALEXDB_BUSY, "alexdb_close: %u iterators are still open", iters);
     atomic_store(&db->state, API_DB_CLOSED);
     char message[COMMON_ERRMSG_SIZE_MAX] = "";
-    rc = alex_close(db->index);
-    if (rc != ALEXDB_OK) snprintf(message, sizeof(message), "%s", common_errmsg());
+    api_checkpointer_stop(db);
+    /* A last checkpoint, so the next open has no log to replay; a handle that already
+     * refuses writes writes nothing more (its log holds what was acknowledged). */
+    if (!db->options.read_only && alex_writable(db->index) == ALEXDB_OK) {
+        keep_first(&rc, message, api_checkpoint(db));
+    }
+    common_errmsg_clear();
+    keep_first(&rc, message, wal_close(db->wal));
+    db->wal = NULL;
+    keep_first(&rc, message, alex_close(db->index));
     db->index = NULL;
-    close(db->lock_fd); /* after the index: the next opener finds everything written */
+    close(db->lock_fd); /* after the files: the next opener finds everything written */
     db->lock_fd = -1;
+    pthread_mutex_destroy(&db->write_lock);
+    pthread_mutex_destroy(&db->checkpoint_lock);
+    pthread_mutex_destroy(&db->checkpointer_lock);
     pthread_mutex_lock(&closed_lock);
     db->next_closed = closed_handles;
     closed_handles = db;
     pthread_mutex_unlock(&closed_lock);
     if (rc != ALEXDB_OK) common_error(rc, "%s", message);
-    return rc;
-}
-
-int api_checkpoint(alexdb *db)
-{
-    return alex_persist(db->index, alex_checkpoint_lsn(db->index));
-}
-
-/*
- * Changes to pages the checkpoint in force uses stay in the cache until the next
- * checkpoint (pager P12), so a write that fills half the cache with them takes one; a
- * write that found the cache full of them (ALEXDB_FULL) takes one and is tried again
- * (up to API_WRITE_TRIES_MAX times: other writers may fill the cache meanwhile).
- */
-int api_write_done(alexdb *db, int rc, bool *retry_out)
-{
-    *retry_out = false;
-    bool full = rc == ALEXDB_FULL;
-    if (full || ((rc == ALEXDB_OK || rc == ALEXDB_NOTFOUND) && alex_needs_checkpoint(db->index))) {
-        int persist_rc = api_checkpoint(db);
-        if (persist_rc != ALEXDB_OK) return persist_rc;
-        *retry_out = full;
-    }
     return rc;
 }
 
@@ -196,11 +243,8 @@ int alexdb_put(alexdb *db, uint64_t key, const void *value, size_t value_size)
         return common_error(ALEXDB_TOOBIG, "alexdb_put: value of %zu bytes (at most %u)",
                             value_size, ALEXDB_VALUE_SIZE_MAX);
     }
-    bool retry = true;
-    for (uint32_t i = 0; retry && i < API_WRITE_TRIES_MAX; i++) {
-        rc = api_write_done(db, alex_put(db->index, key, value, value_size), &retry);
-    }
-    return rc;
+    return api_write(db, &(api_change){.type = API_RECORD_PUT, .key = key, .value = value,
+                                       .size = value_size});
 }
 
 int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out)
@@ -219,19 +263,26 @@ int alexdb_delete(alexdb *db, uint64_t key)
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_delete");
     if (rc != ALEXDB_OK) return rc;
-    bool retry = true;
-    for (uint32_t i = 0; retry && i < API_WRITE_TRIES_MAX; i++) {
-        rc = api_write_done(db, alex_delete(db->index, key), &retry);
-    }
-    return rc;
+    return api_write(db, &(api_change){.type = API_RECORD_DELETE, .key = key});
 }
 
 int alexdb_sync(alexdb *db)
 {
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_sync");
-    if (rc == ALEXDB_OK && db->options.read_only) return ALEXDB_OK;
-    return rc != ALEXDB_OK ? rc : api_checkpoint(db);
+    if (rc != ALEXDB_OK || db->options.read_only) return rc;
+    rc = wal_sync_to(db->wal, wal_last_lsn(db->wal));
+    if (rc != ALEXDB_OK) alex_fail(db->index, rc);
+    return rc;
+}
+
+int alexdb_checkpoint(alexdb *db)
+{
+    common_errmsg_clear();
+    int rc = api_db_check(db, "alexdb_checkpoint");
+    if (rc != ALEXDB_OK) return rc;
+    if (db->options.read_only) return common_error(ALEXDB_READONLY, "alexdb_checkpoint: read-only handle");
+    return api_checkpoint(db);
 }
 
 int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values,
@@ -243,7 +294,12 @@ int alexdb_bulk_load(alexdb *db, const uint64_t *keys, const void *const *values
     if (count > 0 && (keys == NULL || values == NULL || value_sizes == NULL)) {
         return common_error(ALEXDB_INVALID, "alexdb_bulk_load: NULL array");
     }
-    return alex_bulk_load(db->index, keys, values, value_sizes, count);
+    /* Not logged: the checkpoint that ends it makes it durable. Under write_lock, so no
+     * logged change can land between the load and that checkpoint's LSN. */
+    pthread_mutex_lock(&db->write_lock);
+    rc = alex_bulk_load(db->index, keys, values, value_sizes, count);
+    pthread_mutex_unlock(&db->write_lock);
+    return rc != ALEXDB_OK ? rc : api_checkpoint(db);
 }
 
 int alexdb_check(alexdb *db)
@@ -284,6 +340,16 @@ int alexdb_stats(alexdb *db, struct alexdb_stats *out)
         .file_size = s.page_count * PAGER_PAGE_SIZE,
         .free_size = s.free_page_count * PAGER_PAGE_SIZE,
         .io_backend = s.pager.backend,
+        .checkpoint_count = atomic_load(&db->checkpoint_count),
     };
+    wal_stats log;
+    wal_stats_get(db->wal, &log);
+    out->log_record_count = log.append_count;
+    out->log_bytes = log.append_bytes;
+    out->log_sync_count = log.sync_count;
+    out->log_commit_count = log.commit_count;
+    out->log_group_count = log.group_count;
+    out->log_replay_count = log.replay_count;
+    out->log_segment_count = log.segment_count;
     return ALEXDB_OK;
 }

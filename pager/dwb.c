@@ -68,8 +68,8 @@ static int dwb_open(pager *p, bool create)
     return pager_file_open(&p->config.env, path, create ? PAGER_OPEN_CREATE : 0, &p->dwb);
 }
 
-int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t lsn,
-                    const void *payload, uint32_t payload_size)
+int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t page_count,
+                    uint64_t lsn, const void *payload, uint32_t payload_size)
 {
     ALEXDB_ASSERT(count > 0 && payload_size <= PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
     int rc = dwb_open(p, true);
@@ -86,7 +86,7 @@ int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t ls
     common_store_u32le(header + DWB_COUNT_OFFSET, count);
     common_store_u64le(header + DWB_GENERATION_OFFSET, sb.generation + 1);
     common_store_u64le(header + DWB_LSN_OFFSET, lsn);
-    common_store_u64le(header + DWB_PAGE_COUNT_OFFSET, atomic_load(&p->page_count));
+    common_store_u64le(header + DWB_PAGE_COUNT_OFFSET, page_count);
     common_store_u64le(header + DWB_DB_ID_OFFSET, sb.db_id);
     common_store_u32le(header + DWB_PAYLOAD_SIZE_OFFSET, payload_size);
     common_store_u64le(header + DWB_IMAGES_CHECKSUM_OFFSET, sum);

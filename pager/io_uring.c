@@ -34,9 +34,25 @@ static void thread_ring_destroy(void *arg)
     free(t);
 }
 
+/*
+ * In a child after fork() the forking thread's ring is the parent's (a SINGLE_ISSUER
+ * ring refuses the child's submissions): the child drops its copy and sets up its own
+ * on first use. Rings of the parent's other threads are not in the child at all.
+ */
+static void forget_ring_after_fork(void)
+{
+    if (thread_ring != NULL) {
+        pthread_setspecific(thread_key, NULL);
+        thread_ring_destroy(thread_ring); /* unmaps and closes the child's copies only */
+        thread_ring = NULL;
+    }
+    thread_ring_errno = 0;
+}
+
 static void key_create(void)
 {
     ALEXDB_ASSERT(pthread_key_create(&thread_key, thread_ring_destroy) == 0);
+    ALEXDB_ASSERT(pthread_atfork(NULL, NULL, forget_ring_after_fork) == 0);
 }
 
 static int ring_setup(struct io_uring *ring)

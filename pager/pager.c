@@ -168,6 +168,7 @@ void pager_stats_get(pager *p, pager_stats *stats_out)
     stats_out->miss_count = atomic_load_explicit(&p->miss_count, memory_order_relaxed);
     stats_out->eviction_count = atomic_load_explicit(&p->eviction_count, memory_order_relaxed);
     stats_out->dirty_write_count = atomic_load_explicit(&p->dirty_write_count, memory_order_relaxed);
+    stats_out->dirty_count = atomic_load_explicit(&p->dirty_count, memory_order_relaxed);
     stats_out->frame_count = p->frame_count;
     stats_out->backend = pager_file_backend_name(p->file);
     stats_out->fallback_reason = pager_file_fallback_reason(p->file);

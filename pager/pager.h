@@ -338,18 +338,32 @@ uint64_t pager_page_count(pager *pager);
 int pager_extend(pager *pager, uint32_t count, uint64_t *first_page_no_out) COMMON_WUR;
 
 /*
- * Writes every dirty page in page-number order, adjacent pages merged into one write
- * of up to PAGER_WRITE_RUN_PAGES_MAX pages; then fdatasync.
+ * A checkpoint that keeps the superblock's LSN and payload: every dirty page written
+ * (adjacent pages merged into writes of up to PAGER_WRITE_RUN_PAGES_MAX pages), synced.
  */
 int pager_flush(pager *pager) COMMON_WUR;
 
 /*
- * A crash-atomic checkpoint (README P12): writes every dirty page and commits the
+ * A crash-atomic checkpoint (README P12, P13): writes every dirty page and commits the
  * superblock with lsn and payload. After a crash at any point the file holds either the
  * previous checkpoint or this one (the double-write file finishes it at the next open).
- * The caller keeps changes out while it runs: pages changed meanwhile could be half in.
- * pager_flush() is a checkpoint that keeps the superblock's LSN and payload.
+ *
+ * In two phases, so that changes stop only for the first:
+ *  - pager_checkpoint_begin() takes the checkpoint's content: a copy of every dirty
+ *    page, and the page count. The caller keeps changes out while it runs (memory
+ *    copies only, no I/O). From then on only pages created after it are fresh (P13).
+ *  - pager_checkpoint_finish() writes that copy and commits the superblock; changes may
+ *    go on meanwhile and stay dirty for the next checkpoint. It always consumes job.
+ * One checkpoint at a time: a second begin waits for the first finish. Errors:
+ * ALEXDB_READONLY, ALEXDB_NOMEM (begin), ALEXDB_TOOBIG (payload), the I/O errors
+ * (finish; the pages stay dirty).
  */
+typedef struct pager_checkpoint_job pager_checkpoint_job;
+int pager_checkpoint_begin(pager *pager, pager_checkpoint_job **job_out) COMMON_WUR;
+int pager_checkpoint_finish(pager *pager, pager_checkpoint_job *job, uint64_t lsn, const void *payload,
+                            uint32_t payload_size) COMMON_WUR;
+/* Gives up a begun checkpoint without writing it: its pages stay dirty. */
+void pager_checkpoint_cancel(pager *pager, pager_checkpoint_job *job);
 int pager_checkpoint(pager *pager, uint64_t lsn, const void *payload, uint32_t payload_size) COMMON_WUR;
 
 /*
@@ -399,6 +413,7 @@ typedef struct pager_stats {
     uint64_t miss_count;      /* pins that read the page */
     uint64_t eviction_count;
     uint64_t dirty_write_count; /* write-back I/Os (merged runs count once) */
+    uint64_t dirty_count;     /* frames holding changes not yet written */
     uint64_t frame_count;
     const char *backend;      /* "io_uring", "posix" or "fault" */
     const char *fallback_reason;

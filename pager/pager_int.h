@@ -82,6 +82,13 @@ typedef enum pager_frame_state {
 #define PAGER_MAP_CHUNK_SIZE (PAGER_MAP_CHUNK_ENTRIES * 4u) /* one 2 MiB huge page */
 #define PAGER_MAP_CHUNK_COUNT (uint32_t)(PAGER_PAGE_COUNT_MAX >> PAGER_MAP_CHUNK_SHIFT)
 
+/* A frame's dirty word (P13). */
+typedef enum pager_dirty_state {
+    PAGER_CLEAN = 0,
+    PAGER_DIRTY = 1,        /* changed since it was last written or copied */
+    PAGER_DIRTY_COPIED = 2, /* copied by the checkpoint under way, not yet written */
+} pager_dirty_state;
+
 /* One cache line: a hit touches this line and the page, nothing else. */
 struct pager_frame {
     _Atomic uint32_t pin_count; /* pins, or PAGER_PIN_LOCKED (P2, P4) */
@@ -95,7 +102,7 @@ struct pager_frame {
     uint8_t *data;
     int32_t error;              /* valid in state ERROR */
     uint32_t index;
-    _Atomic bool dirty;         /* change these two through pager_dirty_set/_clear */
+    _Atomic uint8_t dirty;      /* pager_dirty_state; change through pager_dirty_* */
     _Atomic uint32_t fresh_epoch; /* == pager.epoch: free in the checkpoint in force (P12) */
 } __attribute__((aligned(64)));
 
@@ -123,9 +130,8 @@ struct pager {
     uint64_t file_page_count;   /* pages that exist in the file; under extend_lock */
     pthread_mutex_t extend_lock;
 
-    pthread_mutex_t flush_lock; /* one write-back at a time */
-    pager_frame **flush_frames; /* scratch, frame_count entries */
-    uint8_t *flush_staging;     /* PAGER_WRITE_RUN_PAGES_MAX pages, aligned */
+    pthread_mutex_t flush_lock; /* one checkpoint at a time, from its begin to its finish */
+    pager_frame **flush_frames; /* the checkpoint's frames, frame_count entries */
 
     pthread_mutex_t superblock_lock; /* guards superblock and superblock_slot */
     pager_superblock superblock;
@@ -150,6 +156,11 @@ bool pager_frame_fresh(pager *pager, pager_frame *frame);
 /* Sets / clears f's dirty flag and keeps dirty_count exact; return the old flag. */
 bool pager_dirty_set(pager *pager, pager_frame *frame);
 bool pager_dirty_clear(pager *pager, pager_frame *frame);
+/* A checkpoint's transitions (P13): DIRTY -> COPIED at its begin (true if it was DIRTY);
+ * COPIED -> CLEAN once written; COPIED -> DIRTY if the checkpoint failed. */
+bool pager_dirty_copy(pager *pager, pager_frame *frame);
+void pager_dirty_written(pager *pager, pager_frame *frame);
+void pager_dirty_unwritten(pager *pager, pager_frame *frame);
 /* writeback.c */
 int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
 /*
@@ -159,10 +170,16 @@ int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
 int pager_write_images(pager *pager, uint8_t *images, uint32_t count) COMMON_WUR;
 /* dwb.c: rolls a checkpoint forward from the double-write file if it was cut short. */
 int pager_dwb_recover(pager *pager) COMMON_WUR;
-/* Writes the images and a header naming the checkpoint to come, then fdatasyncs. */
-int pager_dwb_write(pager *pager, const uint8_t *images, uint32_t count, uint64_t lsn,
-                    const void *payload, uint32_t payload_size) COMMON_WUR;
+/*
+ * Writes the images and a header naming the checkpoint to come (with page_count, its
+ * allocation high-water mark), then fdatasyncs.
+ */
+int pager_dwb_write(pager *pager, const uint8_t *images, uint32_t count, uint64_t page_count,
+                    uint64_t lsn, const void *payload, uint32_t payload_size) COMMON_WUR;
 /* superblock.c */
+/* pager_superblock_commit with the page count given (a checkpoint's, from its start). */
+int pager_superblock_commit_at(pager *pager, uint64_t page_count, uint64_t lsn, const void *payload,
+                               uint32_t payload_size) COMMON_WUR;
 int pager_superblock_load(pager *pager) COMMON_WUR;
 int pager_superblock_create(pager *pager) COMMON_WUR;
 void pager_superblock_encode(const pager_superblock *sb, uint8_t *page);

@@ -197,12 +197,7 @@ int pager_pool_init(pager *p)
     p->map_chunks = calloc(PAGER_MAP_CHUNK_COUNT, sizeof(*p->map_chunks));
     p->free_stack = malloc(p->frame_count * sizeof(*p->free_stack));
     p->flush_frames = malloc(p->frame_count * sizeof(*p->flush_frames));
-    if (posix_memalign((void **)&p->flush_staging, PAGER_PAGE_SIZE,
-                       (size_t)PAGER_WRITE_RUN_PAGES_MAX * PAGER_PAGE_SIZE) != 0) {
-        p->flush_staging = NULL;
-    }
-    if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL ||
-        p->flush_staging == NULL) {
+    if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL) {
         return common_error(ALEXDB_NOMEM, "buffer pool: out of memory for %u frames", p->frame_count);
     }
     int rc = frames_alloc(p);
@@ -241,7 +236,6 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
-    free(p->flush_staging);
 }
 
 /* ---- eviction ---- */
@@ -729,16 +723,40 @@ bool pager_frame_fresh(pager *p, pager_frame *f)
 
 bool pager_dirty_set(pager *p, pager_frame *f)
 {
-    bool was = atomic_exchange(&f->dirty, true);
-    if (!was) atomic_fetch_add_explicit(&p->dirty_count, 1, memory_order_relaxed);
-    return was;
+    uint8_t was = atomic_exchange(&f->dirty, PAGER_DIRTY);
+    if (was == PAGER_CLEAN) atomic_fetch_add_explicit(&p->dirty_count, 1, memory_order_relaxed);
+    return was != PAGER_CLEAN;
 }
 
 bool pager_dirty_clear(pager *p, pager_frame *f)
 {
-    bool was = atomic_exchange(&f->dirty, false);
-    if (was) atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
-    return was;
+    uint8_t was = atomic_exchange(&f->dirty, PAGER_CLEAN);
+    if (was != PAGER_CLEAN) atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
+    return was != PAGER_CLEAN;
+}
+
+bool pager_dirty_copy(pager *p, pager_frame *f)
+{
+    (void)p;
+    uint8_t expected = PAGER_DIRTY;
+    return atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY_COPIED);
+}
+
+void pager_dirty_written(pager *p, pager_frame *f)
+{
+    /* Fails if the page changed after its copy (DIRTY: the next checkpoint's), or was
+     * freed (pager_discard made it CLEAN; the frame may hold another page by now). */
+    uint8_t expected = PAGER_DIRTY_COPIED;
+    if (atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_CLEAN)) {
+        atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
+    }
+}
+
+void pager_dirty_unwritten(pager *p, pager_frame *f)
+{
+    (void)p;
+    uint8_t expected = PAGER_DIRTY_COPIED;
+    atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY);
 }
 
 uint32_t pager_dirty_budget(pager *p)

@@ -201,7 +201,14 @@ void pager_superblock_get(pager *p, pager_superblock *sb_out)
 
 int pager_superblock_commit(pager *p, uint64_t lsn, const void *payload, uint32_t payload_size)
 {
+    return pager_superblock_commit_at(p, atomic_load(&p->page_count), lsn, payload, payload_size);
+}
+
+int pager_superblock_commit_at(pager *p, uint64_t page_count, uint64_t lsn, const void *payload,
+                               uint32_t payload_size)
+{
     ALEXDB_ASSERT(p != NULL && (payload != NULL || payload_size == 0));
+    ALEXDB_ASSERT(page_count >= 2 && page_count <= atomic_load(&p->page_count));
     if (payload_size > PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX) {
         return common_error(ALEXDB_TOOBIG, "superblock payload of %u bytes (at most %u)",
                             payload_size, PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
@@ -212,7 +219,7 @@ int pager_superblock_commit(pager *p, uint64_t lsn, const void *payload, uint32_
     pthread_mutex_lock(&p->superblock_lock);
     pager_superblock next = p->superblock;
     next.generation++;
-    next.page_count = atomic_load(&p->page_count);
+    next.page_count = page_count;
     next.lsn = lsn;
     next.payload_size = payload_size;
     if (payload_size > 0) memcpy(next.payload, payload, payload_size);

@@ -1,18 +1,19 @@
 /*
  * writeback.c: writing dirty frames back to the page file.
  *
- * pager_flush() collects every dirty frame, sorts by page number and writes runs of
- * adjacent pages as single requests (up to PAGER_WRITE_RUN_PAGES_MAX pages), all the
- * runs that fit the staging buffer going out in one submission; then one fdatasync.
- * Each page is copied to the staging buffer under a shared latch and sealed there, so
- * readers keep reading while the I/O runs and the frame itself is never modified by
- * the flush. A writer that changes a page during its write marks it dirty again (P9),
- * so nothing is lost, at worst written twice.
- *
- * pager_checkpoint() makes that crash-atomic (README P12): pages that are free in the
- * checkpoint in force ("fresh") go in place first and are synced; the others ("live")
- * are copied once, written to the double-write file with a header naming the
- * checkpoint, synced, written in place, synced; then the superblock is committed.
+ * A checkpoint (README P12, P13) runs in two phases. pager_checkpoint_begin(), while
+ * the layer above keeps changes out, pins every dirty frame, copies each page under a
+ * shared latch into one image buffer, sealed, clearing its dirty mark, and bumps the
+ * epoch: that is the checkpoint's content. pager_checkpoint_finish(), while changes go
+ * on, writes it: pages free in the checkpoint in force ("fresh") in place, then sync;
+ * the others ("live") to the double-write file with a header naming the checkpoint,
+ * sync, in place, sync; then the superblock. Adjacent pages go out as one request (up
+ * to PAGER_WRITE_RUN_PAGES_MAX pages). A writer that changes a page after its copy
+ * marks it dirty again (P9): the change waits for the next checkpoint. The frames stay
+ * dirty (COPIED) until their images are in place, so none is evicted and read back
+ * stale; only then does the finish mark them clean, unless changed since (P13).
+ * pager_checkpoint() is both in a row; pager_flush() one that keeps the superblock's
+ * LSN and payload.
  *
  * pager_writeback_frame() is the clock's path for one cold dirty victim, fresh pages
  * only: it seals the frame in place under the exclusive latch and writes it from it.
@@ -69,66 +70,19 @@ static uint32_t collect_dirty(pager *p, uint32_t *fresh_out)
     return fresh + live;
 }
 
-/* Copies and seals the frames' pages into images (one page each), clearing dirty bits. */
+/* Copies and seals the frames' pages into images (one page each), marking them COPIED (P13). */
 static void copy_images(pager *p, pager_frame **frames, uint32_t count, uint8_t *images)
 {
     for (uint32_t i = 0; i < count; i++) {
         pager_frame *f = frames[i];
         uint8_t *dst = images + (size_t)i * PAGER_PAGE_SIZE;
         pager_latch_shared(f);
-        pager_dirty_clear(p, f);
+        pager_dirty_copy(p, f);
         memcpy(dst, f->data, PAGER_PAGE_SIZE);
         uint64_t lsn = atomic_load(&f->lsn);
         pager_unlatch(f);
         pager_page_seal(dst, pager_frame_page_no(f), lsn);
     }
-}
-
-/* Copies frames[0..count) into staging at slot `slot`, sealed, clearing dirty bits. */
-static void stage_frames(pager *p, pager_frame **frames, uint32_t count, uint32_t slot)
-{
-    copy_images(p, frames, count, p->flush_staging + (size_t)slot * PAGER_PAGE_SIZE);
-}
-
-/*
- * Writes frames[0..count) (sorted) as runs of adjacent pages, as many runs per
- * submission as fit the staging buffer. Frames of failed runs are marked dirty again.
- */
-static int write_runs(pager *p, pager_frame **frames, uint32_t count)
-{
-    pager_io_req reqs[PAGER_WRITE_RUN_PAGES_MAX];
-    uint32_t run_start[PAGER_WRITE_RUN_PAGES_MAX];
-    int rc = ALEXDB_OK;
-    for (uint32_t next = 0; next < count;) {
-        uint32_t slot = 0;
-        uint32_t req_count = 0;
-        while (next < count && slot < PAGER_WRITE_RUN_PAGES_MAX) {
-            uint32_t len = 1;
-            while (next + len < count && slot + len < PAGER_WRITE_RUN_PAGES_MAX &&
-                   pager_frame_page_no(frames[next + len]) ==
-                       pager_frame_page_no(frames[next]) + len) {
-                len++;
-            }
-            stage_frames(p, frames + next, len, slot);
-            reqs[req_count] = (pager_io_req){
-                .buf = p->flush_staging + (size_t)slot * PAGER_PAGE_SIZE,
-                .offset = pager_frame_page_no(frames[next]) * PAGER_PAGE_SIZE,
-                .size = len * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
-            run_start[req_count++] = next;
-            slot += len;
-            next += len;
-        }
-        int batch_rc = pager_file_rw(p->file, reqs, req_count);
-        atomic_fetch_add_explicit(&p->dirty_write_count, req_count, memory_order_relaxed);
-        if (batch_rc == ALEXDB_OK) continue;
-        if (rc == ALEXDB_OK) rc = batch_rc;
-        for (uint32_t r = 0; r < req_count; r++) {
-            if (reqs[r].result == (int32_t)reqs[r].size) continue;
-            uint32_t end = r + 1 < req_count ? run_start[r + 1] : next;
-            for (uint32_t i = run_start[r]; i < end; i++) pager_dirty_set(p, frames[i]);
-        }
-    }
-    return rc;
 }
 
 int pager_write_images(pager *p, uint8_t *images, uint32_t count)
@@ -156,53 +110,95 @@ int pager_write_images(pager *p, uint8_t *images, uint32_t count)
 }
 
 /*
- * The live pages of a checkpoint (P12): images taken once, written to the double-write
- * file and synced, then in place and synced. A crash in between is rolled forward at
- * the next open from the double-write file, so no live page is ever torn or half new.
+ * A checkpoint under way (P12, P13): the dirty frames it pinned (p->flush_frames, the
+ * fresh ones first, each group by page number), their sealed images taken at the start,
+ * and the allocation high-water mark then. p->flush_lock is held from begin to finish.
  */
-static int write_live(pager *p, pager_frame **frames, uint32_t count, uint64_t lsn,
-                      const void *payload, uint32_t payload_size)
+struct pager_checkpoint_job {
+    uint32_t count;
+    uint32_t fresh;
+    uint8_t *images;
+    uint64_t page_count;
+};
+
+int pager_checkpoint_begin(pager *p, pager_checkpoint_job **job_out)
 {
-    uint8_t *images = NULL;
-    if (posix_memalign((void **)&images, PAGER_PAGE_SIZE, (size_t)count * PAGER_PAGE_SIZE) != 0) {
+    ALEXDB_ASSERT(p != NULL && job_out != NULL);
+    *job_out = NULL;
+    if (p->config.read_only) return common_error(ALEXDB_READONLY, "checkpoint: read-only");
+    pager_checkpoint_job *job = calloc(1, sizeof(*job));
+    if (job == NULL) return common_error(ALEXDB_NOMEM, "checkpoint: out of memory");
+    pthread_mutex_lock(&p->flush_lock);
+    job->count = collect_dirty(p, &job->fresh);
+    if (job->count > 0 &&
+        posix_memalign((void **)&job->images, PAGER_PAGE_SIZE, (size_t)job->count * PAGER_PAGE_SIZE) != 0) {
+        for (uint32_t i = 0; i < job->count; i++) pager_unpin(p, p->flush_frames[i]);
+        pthread_mutex_unlock(&p->flush_lock);
+        uint32_t count = job->count;
+        free(job);
         return common_error(ALEXDB_NOMEM, "checkpoint: out of memory for %u page images", count);
     }
-    copy_images(p, frames, count, images);
-    int rc = pager_dwb_write(p, images, count, lsn, payload, payload_size);
-    if (rc == ALEXDB_OK) rc = pager_write_images(p, images, count);
-    if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
-    if (rc != ALEXDB_OK) {
-        for (uint32_t i = 0; i < count; i++) pager_dirty_set(p, frames[i]);
+    copy_images(p, p->flush_frames, job->count, job->images);
+    /* P13: COPIED frames stay dirty, so unpinned they are neither evicted nor read back. */
+    for (uint32_t i = 0; i < job->count; i++) pager_unpin(p, p->flush_frames[i]);
+    job->page_count = atomic_load(&p->page_count);
+    /* P13: every page cached now belongs to the checkpoint being made; only pages
+     * created from here on are fresh (free in both it and the one in force). */
+    atomic_fetch_add(&p->epoch, 1);
+    *job_out = job;
+    return ALEXDB_OK;
+}
+
+void pager_checkpoint_cancel(pager *p, pager_checkpoint_job *job)
+{
+    ALEXDB_ASSERT(p != NULL && job != NULL);
+    for (uint32_t i = 0; i < job->count; i++) pager_dirty_unwritten(p, p->flush_frames[i]);
+    pthread_mutex_unlock(&p->flush_lock);
+    free(job->images);
+    free(job);
+}
+
+/*
+ * The writes of a checkpoint (P12): fresh pages in place, synced; the live pages'
+ * images to the double-write file behind a header naming the checkpoint, synced, then
+ * in place, synced; then the superblock. A crash in between is rolled forward at the
+ * next open from the double-write file, so no live page is ever torn or half new.
+ */
+int pager_checkpoint_finish(pager *p, pager_checkpoint_job *job, uint64_t lsn, const void *payload,
+                            uint32_t payload_size)
+{
+    ALEXDB_ASSERT(p != NULL && job != NULL && (payload != NULL || payload_size == 0));
+    int rc = ALEXDB_OK;
+    if (payload_size > PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX) {
+        rc = common_error(ALEXDB_TOOBIG, "checkpoint payload of %u bytes (at most %u)", payload_size,
+                          PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
     }
-    free(images);
+    uint32_t live_count = job->count - job->fresh;
+    uint8_t *live = live_count > 0 ? job->images + (size_t)job->fresh * PAGER_PAGE_SIZE : NULL;
+    if (rc == ALEXDB_OK) rc = pager_write_images(p, job->images, job->fresh);
+    if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
+    if (rc == ALEXDB_OK && live_count > 0) {
+        rc = pager_dwb_write(p, live, live_count, job->page_count, lsn, payload, payload_size);
+        if (rc == ALEXDB_OK) rc = pager_write_images(p, live, live_count);
+        if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
+    }
+    if (rc != ALEXDB_OK) {
+        pager_checkpoint_cancel(p, job);
+        return rc;
+    }
+    for (uint32_t i = 0; i < job->count; i++) pager_dirty_written(p, p->flush_frames[i]);
+    rc = pager_superblock_commit_at(p, job->page_count, lsn, payload, payload_size);
+    pthread_mutex_unlock(&p->flush_lock);
+    free(job->images);
+    free(job);
     return rc;
 }
 
 int pager_checkpoint(pager *p, uint64_t lsn, const void *payload, uint32_t payload_size)
 {
-    ALEXDB_ASSERT(p != NULL && (payload != NULL || payload_size == 0));
-    if (p->config.read_only) return common_error(ALEXDB_READONLY, "checkpoint: read-only");
-    if (payload_size > PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX) {
-        return common_error(ALEXDB_TOOBIG, "checkpoint payload of %u bytes (at most %u)",
-                            payload_size, PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
-    }
-    pthread_mutex_lock(&p->flush_lock);
-    uint32_t fresh = 0;
-    uint32_t count = collect_dirty(p, &fresh);
-    /* Fresh pages first, in place: the checkpoint in force does not use them (P12). */
-    int rc = write_runs(p, p->flush_frames, fresh);
-    if (rc == ALEXDB_OK) rc = pager_file_sync(p->file);
-    if (rc == ALEXDB_OK && count > fresh) {
-        rc = write_live(p, p->flush_frames + fresh, count - fresh, lsn, payload, payload_size);
-    }
-    if (rc == ALEXDB_OK) {
-        /* Every cached page is now part of the checkpoint being committed. */
-        atomic_fetch_add(&p->epoch, 1);
-    }
-    for (uint32_t i = 0; i < count; i++) pager_unpin(p, p->flush_frames[i]);
-    if (rc == ALEXDB_OK) rc = pager_superblock_commit(p, lsn, payload, payload_size);
-    pthread_mutex_unlock(&p->flush_lock);
-    return rc;
+    pager_checkpoint_job *job = NULL;
+    int rc = pager_checkpoint_begin(p, &job);
+    return rc != ALEXDB_OK ? rc : pager_checkpoint_finish(p, job, lsn, payload, payload_size);
 }
 
 int pager_flush(pager *p)

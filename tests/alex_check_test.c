@@ -202,7 +202,7 @@ static void test_page_owned_twice(void **state)
     char *data = tu_path(fx->path, "alexdb.data");
     alexdb *db = open_db(fx->path);
     fill_db(db);
-    assert_int_equal(alexdb_sync(db), ALEXDB_OK); /* so there is a metadata run */
+    assert_int_equal(alexdb_checkpoint(db), ALEXDB_OK); /* so there is a metadata run */
     leaf_list *list = leaves_of(db);
     uint64_t leaf = list->page_no[list->count / 3];
     assert_int_equal(check_with_free_run(db, leaf, 1), ALEXDB_CORRUPT);

@@ -939,11 +939,14 @@ static void test_reopen_cycles_do_not_leak(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     for (int cycle = 0; cycle < 60; cycle++) {
         int rc = 0;
-        db = open_db_opts(fx->base.path, cycle % 5 == 4, &rc);
+        bool read_only = cycle % 5 == 4;
+        db = open_db_opts(fx->base.path, read_only, &rc);
         assert_int_equal(rc, ALEXDB_OK);
-        if (cycle % 3 == 1) assert_int_equal(alexdb_sync(db), ALEXDB_OK);
+        int want = read_only ? ALEXDB_READONLY : ALEXDB_OK;
+        if (cycle % 3 == 1) assert_int_equal(alexdb_checkpoint(db), want);
         if (cycle % 7 == 2) {
-            assert_int_equal(alexdb_sync(db), ALEXDB_OK);
+            assert_int_equal(alexdb_checkpoint(db), want);
+            assert_int_equal(alexdb_checkpoint(db), want);
             assert_int_equal(alexdb_sync(db), ALEXDB_OK);
         }
         struct alexdb_stats st;
@@ -967,7 +970,7 @@ static void test_checkpoints_across_page_boundary(void **state)
     alexdb *db = open_db(fx->base.path);
     for (uint64_t i = 1; i < BIG_COUNT; i += 4) {
         assert_int_equal(alexdb_delete(db, BIG_KEY_BASE + i), ALEXDB_OK);
-        assert_int_equal(alexdb_sync(db), ALEXDB_OK);
+        assert_int_equal(alexdb_checkpoint(db), ALEXDB_OK);
         meta m;
         meta_load(fx->data, &m);
         uint64_t exact = (m.blob_size + META_DATA_SIZE - 1) / META_DATA_SIZE;

@@ -83,7 +83,7 @@ typedef struct run_ref {
 
 static run_ref run_of(alexdb *db, const char *data, uint64_t key)
 {
-    assert_int_equal(alexdb_sync(db), ALEXDB_OK);
+    assert_int_equal(alexdb_checkpoint(db), ALEXDB_OK); /* the pages on disk */
     run_ref r;
     r.leaf_page_no = leaf_page_of(db, key);
     uint8_t *leaf = tu_aligned(PAGER_PAGE_SIZE);

@@ -99,7 +99,7 @@ static void test_value_sizes(void **state)
     struct alexdb_stats before, after;
     assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
     assert_int_equal(alexdb_put(db, 1000 + n - 1, "small", 5), ALEXDB_OK);
-    assert_int_equal(alexdb_sync(db), ALEXDB_OK);
+    assert_int_equal(alexdb_checkpoint(db), ALEXDB_OK);
     assert_int_equal(alexdb_put(db, 5000, big, 1u << 20), ALEXDB_OK);
     assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
     /* the 1 MiB run was reused; the checkpoint's metadata run may take a few pages */

@@ -47,7 +47,7 @@ void tu_fill_body(uint8_t *page, uint64_t page_no, uint64_t salt);
 /* 1 if the body holds the pattern for (page_no, salt). */
 int tu_body_matches(const uint8_t *page, uint64_t page_no, uint64_t salt);
 
-/* Opens the database in dir with a cache of cache_bytes, asserting success. */
+/* Opens the database in dir with a cache of cache_bytes and sync off, asserting success. */
 struct alexdb;
 struct alexdb *tu_db_open(const char *dir, size_t cache_bytes);
 

@@ -4,13 +4,14 @@
  * options, the results, and every function one file calls in another. Only this
  * program's files include it.
  *
- * The program measures the figures of issue 3 through the public API (alexdb.h) only:
+ * The program measures the figures of issues 3 and 4 through the public API (alexdb.h) only:
  *   main.c     errors, the clock, the order of the phases, exit status
  *   options.c  the command line: parsing, defaults, --quick, the line that reproduces a run
  *   keys.c     key shapes, sorted key arrays, fill order, bulk-load inputs, value checks
  *   warm.c     bulkload, fillrandom, readrandom, scan (one thread, warm cache)
  *   cold.c     the cold database (built once, reused), ABBA rounds against raw reads
  *   threads.c  N threads behind a gate, each doing one read at a time (alexdb or raw)
+ *   durable.c  N threads doing sync puts (issue 4): puts/s, latency, commits per fdatasync
  *   raw.c      the raw comparator: own O_DIRECT descriptor and io_uring ring per thread
  *   report.c   db_bench-style lines, index statistics, the final figure-vs-target table
  *   (the latency histogram and the start gate are in bench/common/)
@@ -184,7 +185,8 @@ enum ib_phase {
     IB_PHASE_READRANDOM = 1u << 2,
     IB_PHASE_SCAN = 1u << 3,
     IB_PHASE_COLD = 1u << 4,
-    IB_PHASE_ALL = (1u << 5) - 1u,
+    IB_PHASE_DURABLE = 1u << 5,
+    IB_PHASE_ALL = (1u << 6) - 1u,
 };
 
 typedef struct ib_options {
@@ -201,6 +203,8 @@ typedef struct ib_options {
     uint64_t cold_cache_size;
     uint32_t cold_threads[IB_COLD_THREADS_COUNT_MAX];
     uint32_t cold_threads_count;
+    uint32_t durable_threads[IB_COLD_THREADS_COUNT_MAX];
+    uint32_t durable_threads_count;
     uint32_t round_count;
     bool quick;
     bool keep;
@@ -244,11 +248,25 @@ typedef struct ib_cold_results {
     ib_cold_level levels[IB_COLD_THREADS_COUNT_MAX];
 } ib_cold_results;
 
+/* One thread count of the durable phase. */
+typedef struct ib_durable_level {
+    uint32_t thread_count;
+    double ops_per_s;
+    double p50_us, p99_us, max_us;
+    double commits_per_sync; /* the log's commits per fdatasync */
+} ib_durable_level;
+
+typedef struct ib_durable_results {
+    bool ran;
+    ib_durable_level levels[IB_COLD_THREADS_COUNT_MAX];
+} ib_durable_results;
+
 typedef struct ib_bench {
     ib_options opt;
     uint64_t start_ns;
     ib_warm_results warm;
     ib_cold_results cold;
+    ib_durable_results durable;
 } ib_bench;
 
 /* ---- main.c: errors, time, directories ------------------------------------------- */
@@ -270,6 +288,10 @@ int index_bench_warm_run(ib_bench *b) IB_WUR;
 
 int index_bench_cold_run(ib_bench *b) IB_WUR;
 void index_bench_cold_free(ib_bench *b);
+
+/* ---- durable.c ---------------------------------------------------------------------- */
+
+int index_bench_durable_run(ib_bench *b) IB_WUR;
 
 /* ---- threads.c: N threads, one read at a time each -------------------------------- */
 

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
-static const char *const phase_names[] = {"bulkload", "fillrandom", "readrandom", "scan", "cold"};
+static const char *const phase_names[] = {"bulkload", "fillrandom", "readrandom", "scan", "cold", "durable"};
 
 static void usage(FILE *to)
 {
@@ -25,13 +25,14 @@ static void usage(FILE *to)
             "  --seconds=S           length of each timed phase or round (5)\n"
             "  --dir=PATH            where the databases go (/tmp/alexdb-index-bench)\n"
             "  --seed=N              PRNG seed: keys, orders and draws replay (1)\n"
-            "  --phases=P,...        bulkload,fillrandom,readrandom,scan,cold (all)\n"
+            "  --phases=P,...        bulkload,fillrandom,readrandom,scan,cold,durable (all)\n"
             "  --warm-cache=SIZE     cache of the warm databases, suffix k/m/g (1g)\n"
             "  --cold-keys=N         keys in the cold database (3m)\n"
             "  --cold-value-size=N   value bytes in the cold database (1000)\n"
             "  --cold-cache=SIZE     cache when reading the cold database (64m)\n"
             "  --cold-threads=T,...  reader threads, each level measured in turn (1,16)\n"
             "  --rounds=N            cold raw/alexdb alternations per level, medians (3)\n"
+            "  --durable-threads=T,...  threads doing sync puts, each level in turn (1,32)\n"
             "  --cold-rebuild        rebuild the cold database even if it matches\n"
             "  --keep                keep the warm databases (the cold one is always kept)\n"
             "  --quick               a smoke run of a few seconds (small sizes, 1 round)\n");
@@ -157,6 +158,8 @@ static int parse_option(const char *key, const char *value, ib_options *opt)
     if (strcmp(key, "phases") == 0) return parse_phases(value, &opt->phases);
     if (strcmp(key, "cold-threads") == 0)
         return parse_list(value, opt->cold_threads, &opt->cold_threads_count);
+    if (strcmp(key, "durable-threads") == 0)
+        return parse_list(value, opt->durable_threads, &opt->durable_threads_count);
     if (value == NULL && strcmp(key, "keep") == 0) {
         opt->keep = true;
         return 0;
@@ -186,6 +189,9 @@ static void options_default(ib_options *opt)
     opt->cold_threads[0] = 1;
     opt->cold_threads[1] = 16;
     opt->cold_threads_count = 2;
+    opt->durable_threads[0] = 1;
+    opt->durable_threads[1] = 32;
+    opt->durable_threads_count = 2;
     opt->round_count = 3;
 }
 
@@ -249,12 +255,18 @@ void index_bench_print_command(FILE *to, const ib_options *o)
     for (uint32_t i = 0; i < o->cold_threads_count; i++)
         used += (size_t)snprintf(threads + used, sizeof(threads) - used, "%s%u", i ? "," : "",
                                  o->cold_threads[i]);
+    char durable[IB_COLD_THREADS_COUNT_MAX * 5] = "";
+    used = 0;
+    for (uint32_t i = 0; i < o->durable_threads_count; i++)
+        used += (size_t)snprintf(durable + used, sizeof(durable) - used, "%s%u", i ? "," : "",
+                                 o->durable_threads[i]);
     fprintf(to,
             IB_NAME " --keys=%" PRIu64 " --value-size=%zu --key-shape=%s --seconds=%g --dir=%s"
             " --seed=%" PRIu64 " --phases=%s --warm-cache=%" PRIu64 " --cold-keys=%" PRIu64
-            " --cold-value-size=%zu --cold-cache=%" PRIu64 " --cold-threads=%s --rounds=%u%s%s%s\n",
+            " --cold-value-size=%zu --cold-cache=%" PRIu64 " --cold-threads=%s --rounds=%u"
+            " --durable-threads=%s%s%s%s\n",
             o->key_count, o->value_size, index_bench_shape_name(o->shape), o->seconds, o->dir,
             o->seed, phases, o->warm_cache_size, o->cold_key_count, o->cold_value_size,
-            o->cold_cache_size, threads, o->round_count, o->keep ? " --keep" : "",
+            o->cold_cache_size, threads, o->round_count, durable, o->keep ? " --keep" : "",
             o->cold_rebuild ? " --cold-rebuild" : "", o->quick ? "   (from --quick)" : "");
 }

@@ -10,7 +10,7 @@
  *   scan        on the same database: seek to a random existing key, read 100 keys and
  *               their values through one reused iterator, for --seconds.
  * Every database gets --warm-cache (1 GiB by default: larger than the data), and after
- * each write phase its alexdb_sync is timed and reported apart, then alexdb_check runs.
+ * each write phase its alexdb_checkpoint is timed and reported apart, then alexdb_check runs.
  * Latency is timed on one op in IB_LATENCY_SAMPLE_EVERY to keep the clock out of the
  * throughput. Every get checks every value byte; scans check every key and every
  * value's size and first word, and every byte of every value on one scan in
@@ -67,8 +67,8 @@ static int stats_checked(alexdb *db, struct alexdb_stats *stats_out)
 static int settle(warm_ctx *w, struct alexdb_stats *stats_out)
 {
     uint64_t t0 = index_bench_now_ns();
-    int rc = alexdb_sync(w->db);
-    if (rc != ALEXDB_OK) return index_bench_fail("alexdb_sync", rc);
+    int rc = alexdb_checkpoint(w->db);
+    if (rc != ALEXDB_OK) return index_bench_fail("alexdb_checkpoint", rc);
     double sync_s = index_bench_seconds_since(t0);
     t0 = index_bench_now_ns();
     rc = alexdb_check(w->db);
@@ -80,7 +80,7 @@ static int settle(warm_ctx *w, struct alexdb_stats *stats_out)
         return index_bench_errorf(ALEXDB_CORRUPT, "%s db holds %" PRIu64 " keys, expected %" PRIu64,
                                   w->db_name, stats_out->key_count, w->keys.count);
     }
-    printf("  then alexdb_sync %.3f s, alexdb_check OK %.3f s\n", sync_s, check_s);
+    printf("  then alexdb_checkpoint %.3f s, alexdb_check OK %.3f s\n", sync_s, check_s);
     char label[64];
     snprintf(label, sizeof(label), "%s db", w->db_name);
     index_bench_report_stats(label, stats_out);
