@@ -303,6 +303,77 @@ int pager_file_sync(pager_file *file)
     return ALEXDB_OK;
 }
 
+/* The sticky error after a failed write or flush (F2), set once; rc is returned. */
+static int set_sticky(pager_file *file, int rc)
+{
+    int expected = ALEXDB_OK;
+    atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
+    return rc;
+}
+
+/*
+ * The backend's one-round-trip durable write (RWF_DSYNC). A short write made its bytes
+ * durable, so the rest is written the same way (bounded, F4); a negative result is
+ * sticky at once and never retried, since it may be the flush that failed (F2).
+ * ALEXDB_NOTSUP: the kernel refused the flag before writing; the caller falls back.
+ */
+static int write_dsync(pager_file *file, pager_io_req *req)
+{
+    uint32_t done = 0;
+    for (uint32_t round = 0; done < req->size; round++) {
+        if (round > PAGER_IO_RETRY_MAX) {
+            return set_sticky(file, common_error(ALEXDB_IO,
+                                                 "write+fdatasync %s offset %" PRIu64
+                                                 ": gave up after repeated short transfers",
+                                                 file->path, req->offset + done));
+        }
+        pager_io_req sub = {.buf = req->buf + done, .offset = req->offset + done,
+                            .size = req->size - done, .op = PAGER_IO_WRITE};
+        atomic_fetch_add_explicit(&file->submit_count, 1, memory_order_relaxed);
+        int res = file->ops->write_dsync(file, &sub);
+        if ((res == -EOPNOTSUPP || res == -EINVAL) && done == 0 && round == 0) {
+            return ALEXDB_NOTSUP; /* rejected at submission: nothing was written */
+        }
+        if (res < 0) {
+            req->result = res;
+            return set_sticky(file, common_error(common_errno_to_result(-res),
+                                                 "write+fdatasync %s offset %" PRIu64
+                                                 " size %u: %s; the file refuses further writes",
+                                                 file->path, sub.offset, sub.size,
+                                                 strerror(-res)));
+        }
+        done += (uint32_t)res;
+        ALEXDB_ASSERT(done <= req->size);
+    }
+    req->result = (int32_t)req->size;
+    return ALEXDB_OK;
+}
+
+int pager_file_write_durable(pager_file *file, pager_io_req *req)
+{
+    ALEXDB_ASSERT(file != NULL && req != NULL && req->op == PAGER_IO_WRITE);
+    ALEXDB_ASSERT(req->size > 0 && req->size <= INT32_MAX && req->on_done == NULL);
+    /* F1 */
+    ALEXDB_ASSERT(((uintptr_t)req->buf | req->offset | req->size) % PAGER_SECTOR_SIZE == 0);
+    if (file->ops->write_dsync != NULL && !atomic_load(&file->dsync_refused) &&
+        !(file->flags & PAGER_OPEN_READONLY) && atomic_load(&file->sticky_error) == ALEXDB_OK) {
+        int rc = write_dsync(file, req);
+        if (rc != ALEXDB_NOTSUP) {
+            if (rc != ALEXDB_OK) return rc;
+            count_completion(file, req);
+            atomic_fetch_add_explicit(&file->sync_count, 1, memory_order_relaxed);
+            return ALEXDB_OK;
+        }
+        atomic_store(&file->dsync_refused, true);
+        pager_log(&file->env, PAGER_LOG_WARN,
+                  "alexdb: %s: the kernel refuses RWF_DSYNC writes; using write + fdatasync",
+                  file->path);
+    }
+    /* The refusals (read-only, sticky) come from these two, with their messages. */
+    int rc = pager_file_rw(file, req, 1);
+    return rc == ALEXDB_OK ? pager_file_sync(file) : rc;
+}
+
 int pager_file_size(pager_file *file, uint64_t *size_out)
 {
     ALEXDB_ASSERT(file != NULL && size_out != NULL);

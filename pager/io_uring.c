@@ -212,17 +212,15 @@ static void drop_thread_ring(uring_thread *t)
     thread_ring_destroy(t);
 }
 
-static int uring_sync(pager_file *file)
+/*
+ * Submits the one entry prepared on t's ring and waits for its completion in the same
+ * io_uring_enter. Returns its result (or -errno if it could not be submitted).
+ */
+static int submit_one_and_wait(uring_thread *t)
 {
-    uring_thread *t = thread_ring_get();
-    if (t == NULL) return -thread_ring_errno;
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
-    ALEXDB_ASSERT(sqe != NULL); /* F3: the ring is idle */
-    io_uring_prep_fsync(sqe, file->fd, IORING_FSYNC_DATASYNC);
-    io_uring_sqe_set_data(sqe, NULL);
     int ret = 0;
     for (uint32_t attempt = 0; attempt <= PAGER_IO_RETRY_MAX; attempt++) {
-        ret = io_uring_submit(&t->ring);
+        ret = io_uring_submit_and_wait(&t->ring, 1);
         if (ret != -EINTR && ret != -EAGAIN && ret != -EBUSY && ret != 0) break;
     }
     if (ret != 1) {
@@ -235,9 +233,43 @@ static int uring_sync(pager_file *file)
         ret = io_uring_wait_cqe(&t->ring, &cqe);
     } while (ret == -EINTR || ret == -EAGAIN);
     ALEXDB_ASSERT(ret == 0 && cqe != NULL); /* see reap_count() */
+    ALEXDB_ASSERT(io_uring_cqe_get_data(cqe) == NULL);
     int res = cqe->res;
     io_uring_cqe_seen(&t->ring, cqe);
+    return res;
+}
+
+static int uring_sync(pager_file *file)
+{
+    uring_thread *t = thread_ring_get();
+    if (t == NULL) return -thread_ring_errno;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+    ALEXDB_ASSERT(sqe != NULL); /* F3: the ring is idle */
+    io_uring_prep_fsync(sqe, file->fd, IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data(sqe, NULL);
+    int res = submit_one_and_wait(t);
     return res < 0 ? res : 0;
+}
+
+/*
+ * A write with RWF_DSYNC: the kernel completes it only once the data is on stable
+ * storage (with O_DIRECT and no FUA, it flushes the device cache before completing).
+ * One submission and one wait, where a write then an fdatasync take two of each and
+ * the fdatasync a trip through an io-wq worker (measured in wal/README.md). A linked
+ * write + fsync (IOSQE_IO_LINK) was measured slower here: the fsync still runs on a
+ * worker after the write completes.
+ */
+static int uring_write_dsync(pager_file *file, pager_io_req *req)
+{
+    ALEXDB_ASSERT(req->op == PAGER_IO_WRITE);
+    uring_thread *t = thread_ring_get();
+    if (t == NULL) return -thread_ring_errno;
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&t->ring);
+    ALEXDB_ASSERT(sqe != NULL); /* F3: the ring is idle */
+    io_uring_prep_write(sqe, file->fd, req->buf, req->size, req->offset);
+    sqe->rw_flags = RWF_DSYNC;
+    io_uring_sqe_set_data(sqe, NULL);
+    return submit_one_and_wait(t);
 }
 
 const pager_io_ops pager_io_uring_ops = {
@@ -247,4 +279,5 @@ const pager_io_ops pager_io_uring_ops = {
     .submit = uring_submit,
     .reap = uring_reap,
     .sync = uring_sync,
+    .write_dsync = uring_write_dsync,
 };

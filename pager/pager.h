@@ -164,6 +164,17 @@ int pager_file_rw(pager_file *file, pager_io_req *reqs, uint32_t count) COMMON_W
 /* fdatasync. A failure is sticky: never retried; later writes and syncs are refused. */
 int pager_file_sync(pager_file *file) COMMON_WUR;
 
+/*
+ * One write request (req->op PAGER_IO_WRITE, aligned as for pager_file_rw), durable when
+ * this returns: the effect of pager_file_rw(file, req, 1) then pager_file_sync(file),
+ * in one device round trip where the backend can (io_uring: a write with RWF_DSYNC, so
+ * one submission and one wait instead of two; the other backends make the two calls).
+ * Counts one write and one sync. Returns ALEXDB_OK, ALEXDB_READONLY, or the error of
+ * the write or the flush: either is sticky and never retried (a failed RWF_DSYNC write
+ * may be a failed flush). Thread-safe as pager_file_rw.
+ */
+int pager_file_write_durable(pager_file *file, pager_io_req *req) COMMON_WUR;
+
 int pager_file_size(pager_file *file, uint64_t *size_out) COMMON_WUR;
 /* Makes [offset, offset+size) exist by writing zeros (not fallocate: see README). */
 int pager_file_zero_extend(pager_file *file, uint64_t offset, uint64_t size) COMMON_WUR;

@@ -24,6 +24,12 @@ typedef struct pager_io_ops {
     int (*submit)(pager_file *file, pager_io_req *reqs, uint32_t count);
     int (*reap)(pager_file *file, pager_io_req *reqs, uint32_t count);
     int (*sync)(pager_file *file);
+    /*
+     * Optional (NULL: file.c writes, then syncs): one write, durable when it completes
+     * (RWF_DSYNC), in one device round trip. Returns bytes written or -errno; a failure
+     * may be the flush's, so it is never retried (F2).
+     */
+    int (*write_dsync)(pager_file *file, pager_io_req *req);
 } pager_io_ops;
 
 extern const pager_io_ops pager_io_uring_ops;
@@ -45,6 +51,7 @@ struct pager_file {
     char *path;
     char fallback_reason[128];
     _Atomic int sticky_error;   /* F2: once set, writes and syncs are refused */
+    _Atomic bool dsync_refused; /* the kernel refused RWF_DSYNC: write, then sync */
     _Atomic uint64_t read_count;
     _Atomic uint64_t write_count;
     _Atomic uint64_t sync_count;

@@ -290,6 +290,43 @@ static void test_on_done_once_per_completed_request(void **state)
     free(buf);
 }
 
+/* write_durable writes the bytes (read back exactly), counts one write, one sync and no
+ * more; a read-only handle refuses it with ALEXDB_READONLY. */
+static void test_write_durable(void **state)
+{
+    tu_fixture *fx = *state;
+    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    assert_int_equal(pager_file_zero_extend(file, 0, 4 * PAGE), ALEXDB_OK);
+    pager_io_stats before;
+    pager_file_stats(file, &before);
+    uint8_t *buf = tu_aligned(2 * PAGE);
+    tu_fill_body(buf, 1, 7);
+    tu_fill_body(buf + PAGE, 2, 7);
+    pager_io_req req = {.buf = buf, .offset = PAGE, .size = 2 * PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_write_durable(file, &req), ALEXDB_OK);
+    assert_int_equal(req.result, 2 * PAGE);
+    pager_io_stats after;
+    pager_file_stats(file, &after);
+    assert_int_equal(after.write_count - before.write_count, 1);
+    assert_int_equal(after.write_bytes - before.write_bytes, 2 * PAGE);
+    assert_int_equal(after.sync_count - before.sync_count, 1);
+    memset(buf, 0, 2 * PAGE);
+    req = (pager_io_req){.buf = buf, .offset = PAGE, .size = 2 * PAGE, .op = PAGER_IO_READ};
+    assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
+    assert_true(tu_body_matches(buf, 1, 7));
+    assert_true(tu_body_matches(buf + PAGE, 2, 7));
+    assert_int_equal(pager_file_error(file), ALEXDB_OK);
+    pager_file_close(file);
+
+    file = open_file(fx->path, PAGER_OPEN_READONLY);
+    req = (pager_io_req){.buf = buf, .offset = 0, .size = PAGE, .op = PAGER_IO_WRITE};
+    assert_int_equal(pager_file_write_durable(file, &req), ALEXDB_READONLY);
+    pager_file_stats(file, &after);
+    assert_int_equal(after.write_count + after.sync_count, 0);
+    pager_file_close(file);
+    free(buf);
+}
+
 /* The directory functions (pager.h 2) for the WAL: list, rename, remove, fsync, and
  * their errors; on a fault domain whose power is cut every one fails with ALEXDB_IO, and
  * removing or renaming a file with unsynced writes leaves the domain able to cut. */
@@ -382,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stats_count, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_backend_name, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_on_done_once_per_completed_request, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_durable, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,15 +220,22 @@ struct wal {
     char sticky_message[COMMON_ERRMSG_SIZE_MAX];
     _Atomic uint64_t durable_lsn;   /* W2 */
     _Atomic uint64_t wait_lsn_max;  /* the largest LSN a committer has waited for */
-    /* Waking (W6): bumped under lock after every group; sleepers wait on it (futex). */
+    /*
+     * Waking (W6): wake_seq is bumped after every group; sleepers wait on it (futex)
+     * with the bit of the parity of the group they wait for, so a group wakes only its
+     * own committers. inflight is the group being written: its parity in bit 63, its
+     * last LSN below.
+     */
     _Atomic uint32_t wake_seq;
-    _Atomic uint32_t sleeper_count;
-    _Atomic bool herald_pending;    /* the next sleeper out wakes the others */
+    _Atomic uint64_t inflight;
+    _Atomic uint32_t sleeper_counts[2];   /* by parity */
+    _Atomic bool herald_pending[2];       /* the next sleeper out of that parity wakes the rest */
 
     /* Leader-only: touched by the thread that holds leader_active (W3). */
     pager_file *active_file;
     uint64_t active_first_lsn;
     uint64_t active_prealloc_size;
+    uint64_t group_seq;         /* groups started, by every leader */
 
     /* segments_lock guards the list: the leader adds, wal_release_before removes (W9). */
     pthread_mutex_t segments_lock;

@@ -6,19 +6,22 @@
  *
  *   - durable_lsn >= lsn: return (no lock);
  *   - a leader is writing: sleep on a futex word bumped after every group, then look
- *     again, without the mutex (so a wake-up is not a convoy on it);
+ *     again, without the mutex (so a wake-up is not a convoy on it); a sleeper names
+ *     the parity of the group its record is in (futex bitsets), so a group wakes only
+ *     the committers it made durable, not those waiting for the next one;
  *   - else become the leader: swap the two buffers (appends go on into the other one),
  *     write what was taken, fdatasync, publish durable_lsn, wake the sleepers. While
  *     someone still waits for a later record, the leader goes straight on with the next
  *     group (at most WAL_LEADER_GROUP_COUNT_MAX in a row), so no hand-over sits between
  *     two groups.
  *
- * Every write is followed by its own fdatasync before the next write starts (W5), so a
- * "group" is one write + one fdatasync of one segment, and each record carries the
- * first LSN of the group that first wrote it. Writes are whole 4 KiB blocks at aligned
- * offsets (O_DIRECT): the last partial block is carried into the next buffer and
- * rewritten with the same bytes in front of the new records (W4), so tearing that
- * rewrite at 512-byte sectors cannot damage a record already durable. Segments grow in
+ * Every write is made durable before the next write starts (W5): one
+ * pager_file_write_durable, on io_uring a single RWF_DSYNC write (one submission, one
+ * wait). So a "group" is one write + one fdatasync of one segment, and each record
+ * carries the first LSN of the group that first wrote it. Writes are whole 4 KiB
+ * blocks at aligned offsets (O_DIRECT): the last partial block is carried into the next
+ * buffer and rewritten with the same bytes in front of the new records (W4), so
+ * tearing that rewrite at 512-byte sectors cannot damage a record already durable. Segments grow in
  * zero-filled chunks synced before use, so a group's fdatasync changes no metadata.
  *
  * A failed write or fdatasync (or a full disk while growing) is sticky (W8): every
@@ -301,69 +304,83 @@ static int write_run(wal *w, const wal_buffer *b, const wal_run *run)
     if (rc != ALEXDB_OK) return rc;
     pager_io_req req = {.buf = b->data + run->buf_offset, .offset = run->file_offset,
                         .size = (uint32_t)size, .op = PAGER_IO_WRITE};
-    rc = pager_file_rw(w->active_file, &req, 1);
-    if (rc != ALEXDB_OK) return rc;
-    if (!wal_test_skip_sync) {
-        rc = pager_file_sync(w->active_file); /* never retried (W8) */
-        if (rc != ALEXDB_OK) return rc;
-        atomic_fetch_add_explicit(&w->sync_count, 1, memory_order_relaxed);
+    if (wal_test_skip_sync) {
+        rc = pager_file_rw(w->active_file, &req, 1);
+    } else {
+        /* Write and fdatasync in one round trip where the backend can; never retried (W8). */
+        rc = pager_file_write_durable(w->active_file, &req);
+        if (rc == ALEXDB_OK) atomic_fetch_add_explicit(&w->sync_count, 1, memory_order_relaxed);
     }
+    if (rc != ALEXDB_OK) return rc;
     atomic_fetch_add_explicit(&w->group_count, 1, memory_order_relaxed);
     return ALEXDB_OK;
 }
 
 /* ---- Waking (W6) ------------------------------------------------------------------ */
 
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected)
+#define WAKE_ALL 3u                   /* both parity bits */
+#define INFLIGHT_PARITY_SHIFT 63u
+#define INFLIGHT_LSN_MASK ((UINT64_C(1) << INFLIGHT_PARITY_SHIFT) - 1)
+
+static void futex_wait_bits(_Atomic uint32_t *word, uint32_t expected, uint32_t bits)
 {
-    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected, NULL, NULL, bits);
 }
 
-static void futex_wake_all(_Atomic uint32_t *word)
+static void futex_wake_bits(_Atomic uint32_t *word, int count, uint32_t bits)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
-static void futex_wake_one(_Atomic uint32_t *word)
-{
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAKE_BITSET_PRIVATE, count, NULL, NULL, bits);
 }
 
 /*
- * After a group (and after leader_active changed): bump the word, and if anyone sleeps,
- * wake one of them as the herald, who wakes the rest (W6). Waking a crowd costs the
- * waker a system call per sleeper and, on few cores, being preempted by them: that is
- * off the leader's path this way, so the next group starts at once. A sleeper counts
- * itself before it sleeps on the value it read, so either it sees the new value (no
- * sleep) or this sees it counted; every counted sleeper runs the herald check on its
- * way out, so the job is never lost.
+ * After a group of a parity in bits (WAKE_ALL after leader_active changed): bump the
+ * word, and for each such parity with sleepers wake one of them as the herald, who
+ * wakes the rest of that parity (W6). Waking a crowd costs the waker a system call per
+ * sleeper and, on few cores, being preempted by them: that is off the leader's path
+ * this way, so the next group starts at once. Committers waiting for the group after
+ * this one sleep on the other parity and stay asleep. A sleeper counts itself before it
+ * sleeps on the value it read, so either it sees the new value (no sleep) or this sees
+ * it counted; every counted sleeper runs the herald check of its parities on its way
+ * out, so the job is never lost.
  */
-static void wake_sleepers(wal *w)
+static void wake_sleepers(wal *w, uint32_t bits)
 {
     atomic_fetch_add(&w->wake_seq, 1);
-    if (atomic_load(&w->sleeper_count) > 0) {
-        atomic_store(&w->herald_pending, true);
-        futex_wake_one(&w->wake_seq);
+    for (uint32_t parity = 0; parity < 2; parity++) {
+        if ((bits & (1u << parity)) && atomic_load(&w->sleeper_counts[parity]) > 0) {
+            atomic_store(&w->herald_pending[parity], true);
+            futex_wake_bits(&w->wake_seq, 1, 1u << parity);
+        }
     }
 }
 
-/* Sleeps until the word moves past seq (read before the caller checked its condition). */
-static void sleep_past(wal *w, uint32_t seq)
+/*
+ * Sleeps until the word moves past seq (read before the caller checked its condition)
+ * and a group of a parity in bits wakes it.
+ */
+static void sleep_past(wal *w, uint32_t seq, uint32_t bits)
 {
-    atomic_fetch_add(&w->sleeper_count, 1);
-    futex_wait(&w->wake_seq, seq);
-    atomic_fetch_sub(&w->sleeper_count, 1);
-    if (atomic_load(&w->herald_pending) && atomic_exchange(&w->herald_pending, false)) {
-        futex_wake_all(&w->wake_seq);
+    ALEXDB_ASSERT(bits != 0 && (bits & ~WAKE_ALL) == 0);
+    for (uint32_t parity = 0; parity < 2; parity++) {
+        if (bits & (1u << parity)) atomic_fetch_add(&w->sleeper_counts[parity], 1);
+    }
+    futex_wait_bits(&w->wake_seq, seq, bits);
+    for (uint32_t parity = 0; parity < 2; parity++) {
+        if (!(bits & (1u << parity))) continue;
+        atomic_fetch_sub(&w->sleeper_counts[parity], 1);
+        if (atomic_load(&w->herald_pending[parity]) &&
+            atomic_exchange(&w->herald_pending[parity], false)) {
+            futex_wake_bits(&w->wake_seq, INT_MAX, 1u << parity);
+        }
     }
 }
 
-/* Waits for the active leader's current group. Called and returns with lock held. */
+/* Waits for the active leader's next group, whichever it is. Called and returns with lock held. */
 static void wait_for_group(wal *w)
 {
     uint32_t seq = atomic_load(&w->wake_seq);
     pthread_mutex_unlock(&w->lock);
-    sleep_past(w, seq);
+    sleep_past(w, seq, WAKE_ALL);
     pthread_mutex_lock(&w->lock);
 }
 
@@ -384,9 +401,12 @@ static void lead_groups(wal *w)
         wal_buffer *next = b == &w->buffers[0] ? &w->buffers[1] : &w->buffers[0];
         carry_tail(b, next);
         w->fill = next;
+        uint32_t parity = (uint32_t)(w->group_seq++ & 1u);
+        /* After the previous group's durable_lsn: a sleeper that sees this sees that (W6). */
+        atomic_store(&w->inflight, (uint64_t)parity << INFLIGHT_PARITY_SHIFT | b->last_lsn);
         pthread_mutex_unlock(&w->lock);
         /* The previous group's committers go back to work while this one is written. */
-        if (wake_pending) wake_sleepers(w);
+        if (wake_pending) wake_sleepers(w, 1u << (parity ^ 1u));
 
         int rc = ALEXDB_OK;
         for (uint32_t i = 0; i < b->run_count && rc == ALEXDB_OK; i++) {
@@ -412,7 +432,7 @@ static void lead_groups(wal *w)
         if (!more) {
             atomic_store(&w->leader_active, false);
             pthread_mutex_unlock(&w->lock);
-            wake_sleepers(w);
+            wake_sleepers(w, WAKE_ALL); /* whoever waits for more must come and lead */
             return;
         }
         wake_pending = true;
@@ -440,7 +460,8 @@ static int sync_to(wal *w, uint64_t lsn, bool counted)
      */
     for (;;) {
         uint32_t seq = atomic_load(&w->wake_seq);
-        if (atomic_load_explicit(&w->durable_lsn, memory_order_acquire) >= lsn) return ALEXDB_OK;
+        uint64_t inflight = atomic_load(&w->inflight);
+        if (atomic_load(&w->durable_lsn) >= lsn) return ALEXDB_OK;
         if (atomic_load(&w->sticky_error) != ALEXDB_OK || !atomic_load(&w->leader_active)) {
             pthread_mutex_lock(&w->lock);
             if (atomic_load(&w->durable_lsn) >= lsn) {
@@ -456,7 +477,14 @@ static int sync_to(wal *w, uint64_t lsn, bool counted)
             else lead_groups(w); /* unlocks */
             continue;
         }
-        sleep_past(w, seq);
+        /*
+         * durable_lsn, read after inflight, covers every group before the one inflight
+         * names: lsn is in that group if it is not past its end, else in a later one,
+         * and the group after it wakes us at least to look again (W6).
+         */
+        uint32_t parity = (uint32_t)(inflight >> INFLIGHT_PARITY_SHIFT);
+        if (lsn > (inflight & INFLIGHT_LSN_MASK)) parity ^= 1u;
+        sleep_past(w, seq, 1u << parity);
     }
 }
 
@@ -560,6 +588,9 @@ int wal_writer_start(wal *w, wal_start *start)
     if (rc != ALEXDB_OK) return rc;
     atomic_store(&w->last_lsn, start->next_lsn - 1);
     atomic_store(&w->durable_lsn, start->next_lsn - 1);
+    /* inflight names "group 0" (even, ended at LSN 0): the first group is odd (W6). */
+    atomic_store(&w->inflight, 0);
+    w->group_seq = 1;
     w->active_file = start->file;
     start->file = NULL;
     w->active_first_lsn = start->segment_first_lsn;

@@ -6,10 +6,13 @@
  *      one thread writes a 4 KiB block at the next offset of a preallocated file and
  *      fdatasyncs it, in a loop, through the same pager file layer and backend (what
  *      one group costs at best: the bound for one committer, and for any thread count
- *      the rate of groups). Then, for each thread count T, For each thread count T, T threads loop { wal_append one record of
+ *      the rate of groups), and the same again as one pager_file_write_durable (the write
+ *      a group makes). Then, for each thread count T, T threads loop { wal_append one record of
  *      --record-size payload bytes; wal_sync_to its LSN } for --seconds, on a fresh log.
- *      Reported: durable commits per second, p50 / p99 latency of append + sync, and
- *      commits per group (wal_sync_to calls that waited / write + fdatasync pairs).
+ *      Reported: durable commits per second, p50 / p99 latency of append + sync,
+ *      commits per group (wal_sync_to calls that waited / write + fdatasync pairs), the
+ *      rate over the same round's device rate (the figure to compare between runs on a
+ *      drifting disk), and context switches and CPU time per commit (getrusage).
  *      Rounds alternate device and log measurements, since this machine's disk drifts
  *      a lot between minutes; the round with the median rate is reported for each.
  *   2. Replay. A log of --replay-size bytes of such records is written with appends
@@ -30,6 +33,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -264,18 +268,46 @@ typedef struct round_result {
     double commits_per_group;
     double groups_per_second;
     double syncs_per_second;
+    double device_ratio;       /* ops/s over the same round's device row (write + fdatasync) */
+    double switches_per_op;    /* context switches (voluntary + involuntary) per commit */
+    double cpu_us_per_op;      /* user + system CPU per commit */
 } round_result;
+
+/* The process's context switches and CPU time so far. */
+typedef struct usage {
+    uint64_t switch_count;
+    uint64_t cpu_us;
+} cpu_mark;
+
+static cpu_mark cpu_mark_now(void)
+{
+    struct rusage ru;
+    ALEXDB_ASSERT(getrusage(RUSAGE_SELF, &ru) == 0);
+    return (cpu_mark){.switch_count = (uint64_t)(ru.ru_nvcsw + ru.ru_nivcsw),
+                   .cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+                             (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)};
+}
+
+static void cpu_per_op(cpu_mark start, uint64_t op_count, round_result *out)
+{
+    cpu_mark end = cpu_mark_now();
+    double ops = op_count == 0 ? 1.0 : (double)op_count;
+    out->switches_per_op = (double)(end.switch_count - start.switch_count) / ops;
+    out->cpu_us_per_op = (double)(end.cpu_us - start.cpu_us) / ops;
+}
 
 typedef struct meter {
     wal *w;
     uint64_t start_ns;
     wal_stats stats;
+    cpu_mark cpu;
 } meter;
 
 static void start_meter(void *arg)
 {
     meter *m = arg;
     wal_stats_get(m->w, &m->stats);
+    m->cpu = cpu_mark_now();
     m->start_ns = common_now_ns();
 }
 
@@ -298,6 +330,7 @@ static int commit_round(const options *opt, uint32_t thread_count, round_result 
     int err = bench_threads_run(cs, sizeof(*cs), thread_count, committer_main,
                                 (uint64_t)(opt->seconds * 1e9), start_meter, &m, &created);
     uint64_t elapsed_ns = common_now_ns() - m.start_ns;
+    round_result used = {0};
     wal_stats end;
     wal_stats_get(w, &end);
     uint64_t op_count = 0;
@@ -314,6 +347,9 @@ static int commit_round(const options *opt, uint32_t thread_count, round_result 
     if (rc != ALEXDB_OK) return fail("wal_close", rc);
     double seconds = (double)elapsed_ns / 1e9;
     uint64_t groups = end.group_count - m.stats.group_count;
+    cpu_per_op(m.cpu, op_count, &used);
+    out->switches_per_op = used.switches_per_op;
+    out->cpu_us_per_op = used.cpu_us_per_op;
     out->ops_per_second = (double)op_count / seconds;
     out->p50_us = latency_hist_percentile_us(all, 0.50);
     out->p99_us = latency_hist_percentile_us(all, 0.99);
@@ -326,8 +362,11 @@ static int commit_round(const options *opt, uint32_t thread_count, round_result 
     return 0;
 }
 
-/* The device: 4 KiB write + fdatasync, one after another, one thread. */
-static int device_round(const options *opt, round_result *out)
+/*
+ * The device: 4 KiB write + fdatasync, one after another, one thread; with durable, the
+ * same through pager_file_write_durable (one round trip where the backend can).
+ */
+static int device_round(const options *opt, bool durable, round_result *out)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/device-baseline", opt->dir);
@@ -344,14 +383,19 @@ static int device_round(const options *opt, round_result *out)
     latency_hist *hist = calloc(1, sizeof(*hist));
     if (hist == NULL) rc = ALEXDB_NOMEM;
     uint64_t op_count = 0;
+    cpu_mark start_cpu = cpu_mark_now();
     uint64_t start_ns = common_now_ns();
     uint64_t end_ns = start_ns + (uint64_t)(opt->seconds * 1e9);
     for (uint64_t now = start_ns; rc == ALEXDB_OK && now < end_ns; op_count++) {
         memset(block, (int)op_count, PAGER_PAGE_SIZE);
         pager_io_req req = {.buf = block, .offset = op_count * PAGER_PAGE_SIZE % file_size,
                             .size = PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
-        rc = pager_file_rw(file, &req, 1);
-        if (rc == ALEXDB_OK) rc = pager_file_sync(file);
+        if (durable) {
+            rc = pager_file_write_durable(file, &req);
+        } else {
+            rc = pager_file_rw(file, &req, 1);
+            if (rc == ALEXDB_OK) rc = pager_file_sync(file);
+        }
         uint64_t t = common_now_ns();
         latency_hist_add(hist, t - now);
         now = t;
@@ -370,6 +414,7 @@ static int device_round(const options *opt, round_result *out)
                           .commits_per_group = 1.0,
                           .groups_per_second = (double)op_count / seconds,
                           .syncs_per_second = (double)op_count / seconds};
+    cpu_per_op(start_cpu, op_count, out);
     free(hist);
     return 0;
 }
@@ -393,9 +438,12 @@ static void print_row(const char *name, round_result *rounds, uint32_t count)
     qsort(rounds, count, sizeof(rounds[0]), compare_rate);
     const round_result *med = &rounds[count / 2];
     char rate[16];
-    printf("%-8s %10s %9.1f %9.1f %14.2f %9.0f %9.0f   %s\n", name,
+    double ratios[ROUND_COUNT_MAX];
+    for (uint32_t r = 0; r < count; r++) ratios[r] = rounds[r].device_ratio;
+    printf("%-8s %10s %9.1f %9.1f %14.2f %9.0f %9.0f %7.2f %8.2f %8.1f   %s\n", name,
            bench_format_rate(med->ops_per_second, rate, sizeof(rate)), med->p50_us, med->p99_us,
-           med->commits_per_group, med->groups_per_second, med->syncs_per_second, list);
+           med->commits_per_group, med->groups_per_second, med->syncs_per_second,
+           bench_median(ratios, count), med->switches_per_op, med->cpu_us_per_op, list);
 }
 
 static int phase_commit(const options *opt)
@@ -404,23 +452,34 @@ static int phase_commit(const options *opt)
            "%u rounds (the median round; every round listed)\n", opt->record_size, opt->seconds,
            opt->rounds);
     static round_result device[ROUND_COUNT_MAX];
+    static round_result durable[ROUND_COUNT_MAX];
     static round_result log[THREAD_LIST_MAX][ROUND_COUNT_MAX];
     for (uint32_t r = 0; r < opt->rounds; r++) {
-        if (clear_dir(opt->dir) != 0 || device_round(opt, &device[r]) != 0) return 1;
+        if (clear_dir(opt->dir) != 0 || device_round(opt, false, &device[r]) != 0) return 1;
+        if (device_round(opt, true, &durable[r]) != 0) return 1;
+        double device_rate = device[r].ops_per_second;
+        device[r].device_ratio = 1.0;
+        durable[r].device_ratio = durable[r].ops_per_second / device_rate;
         for (uint32_t t = 0; t < opt->thread_list_count; t++) {
             if (commit_round(opt, opt->threads[t], &log[t][r]) != 0) return 1;
+            log[t][r].device_ratio = log[t][r].ops_per_second / device_rate;
         }
         fprintf(stderr, "round %u of %u done\n", r + 1, opt->rounds);
     }
-    printf("%-8s %10s %9s %9s %14s %9s %9s   rounds (ops/s)\n", "threads", "ops/s", "p50 us",
-           "p99 us", "commits/group", "groups/s", "syncs/s");
+    printf("%-8s %10s %9s %9s %14s %9s %9s %7s %8s %8s   rounds (ops/s)\n", "threads", "ops/s",
+           "p50 us", "p99 us", "commits/group", "groups/s", "syncs/s", "/device", "cs/op",
+           "cpu us/op");
     print_row("device", device, opt->rounds);
+    print_row("durable", durable, opt->rounds);
     for (uint32_t t = 0; t < opt->thread_list_count; t++) {
         char name[16];
         snprintf(name, sizeof(name), "%u", opt->threads[t]);
         print_row(name, log[t], opt->rounds);
     }
-    printf("(device: one thread, 4 KiB write + fdatasync in a loop, the cost of one group)\n");
+    printf("(device: one thread, 4 KiB write + fdatasync in a loop, the cost of one group;\n"
+           " durable: the same as one pager_file_write_durable; /device: median over rounds of\n"
+           " ops/s over that round's device rate; cs/op, cpu us/op: the whole process's context\n"
+           " switches and CPU time per commit)\n");
     fflush(stdout);
     return 0;
 }
