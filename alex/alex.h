@@ -66,6 +66,14 @@ int alex_writable(alex_index *index) COMMON_WUR;
 /* Persists (unless read-only or failed) and frees everything. Returns the persist result. */
 int alex_close(alex_index *index);
 
+/*
+ * Reads the leaves the keys route to into the cache, PAGER_PIN_BATCH_MAX at a time, each
+ * batch's misses in one submission so that they overlap; nothing stays pinned. A hint
+ * for a caller that knows its next keys (log replay): the first error is returned and
+ * nothing else changes. Thread-safe.
+ */
+int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count);
+
 /* Copies min(size, buf_size) bytes of key's value into buf; *size_out = full size. */
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out) COMMON_WUR;
 

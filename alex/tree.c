@@ -219,6 +219,27 @@ static int pin_leaf(alex_index *index, uint64_t key, pager_frame **frame_out)
     return ALEXDB_OK;
 }
 
+int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count)
+{
+    ALEXDB_ASSERT(index != NULL && (keys != NULL || count == 0));
+    uint64_t page_nos[PAGER_PIN_BATCH_MAX];
+    pager_frame *frames[PAGER_PIN_BATCH_MAX];
+    int rc = ALEXDB_OK;
+    for (size_t done = 0; done < count && rc == ALEXDB_OK;) {
+        uint32_t n = 0;
+        pthread_rwlock_rdlock(&index->tree_lock);
+        for (; done < count && n < PAGER_PIN_BATCH_MAX; done++) {
+            alex_route route;
+            alex_inner_route(index->inner, keys[done], &route);
+            if (n == 0 || page_nos[n - 1] != route.leaf_page_no) page_nos[n++] = route.leaf_page_no;
+        }
+        rc = pager_pin_many(index->pager, page_nos, n, 0, frames);
+        for (uint32_t i = 0; rc == ALEXDB_OK && i < n; i++) pager_unpin(index->pager, frames[i]);
+        pthread_rwlock_unlock(&index->tree_lock);
+    }
+    return rc;
+}
+
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out)
 {
     ALEXDB_ASSERT(index != NULL && (buf != NULL || buf_size == 0) && size_out != NULL);

@@ -237,6 +237,8 @@ struct alexdb_stats {
     uint64_t log_commit_count;          /* sync writes that waited for the device */
     uint64_t log_group_count;           /* writes + fdatasyncs made for them */
     uint64_t log_replay_count;          /* records replayed at open */
+    uint64_t log_replay_bytes;          /* their bytes */
+    uint64_t log_replay_ns;             /* the time the open spent reading and applying them */
     uint64_t log_segment_count;         /* segments on disk */
     uint64_t checkpoint_count;          /* checkpoints taken by this handle */
 };

@@ -46,6 +46,7 @@ struct alexdb {
     pthread_mutex_t write_lock;      /* apply + append, in LSN order */
     pthread_mutex_t checkpoint_lock; /* one checkpoint at a time */
     _Atomic uint64_t checkpoint_count;
+    uint64_t replay_ns;              /* time the open spent recovering the log */
     _Atomic uint64_t checkpoint_log_bytes; /* the log's append_bytes at the last checkpoint */
     /* The background checkpointer (writable handles only). */
     pthread_t checkpointer;
@@ -89,6 +90,9 @@ typedef struct api_log_record {
 /* ALEXDB_OK, ALEXDB_TOOBIG (a batch past WAL_RECORD_SIZE_MAX), ALEXDB_NOMEM. */
 int api_log_encode(const api_change *change, api_log_record *record) COMMON_WUR;
 void api_log_record_free(api_log_record *record);
+
+/* Grows *buf (an array of unit-byte items) to hold needed; doubling. ALEXDB_OK or NOMEM. */
+int api_grow(void **buf, size_t *capacity, size_t needed, size_t unit) COMMON_WUR;
 
 #define API_WRITE_TRIES_MAX 8u
 /*

@@ -31,13 +31,13 @@ int alexdb_batch_create(alexdb_batch **batch_out)
     return *batch_out != NULL ? ALEXDB_OK : common_error(ALEXDB_NOMEM, "batch: out of memory");
 }
 
-static int grow(void **buf, size_t *capacity, size_t needed, size_t unit)
+int api_grow(void **buf, size_t *capacity, size_t needed, size_t unit)
 {
     if (needed <= *capacity) return ALEXDB_OK;
     size_t next = COMMON_MAX(*capacity * 2, (size_t)64);
     while (next < needed) next *= 2;
     void *p = realloc(*buf, next * unit);
-    if (p == NULL) return common_error(ALEXDB_NOMEM, "batch: out of memory");
+    if (p == NULL) return common_error(ALEXDB_NOMEM, "out of memory for %zu items of %zu bytes", next, unit);
     *buf = p;
     *capacity = next;
     return ALEXDB_OK;
@@ -45,8 +45,8 @@ static int grow(void **buf, size_t *capacity, size_t needed, size_t unit)
 
 static int add(alexdb_batch *batch, uint64_t key, const void *value, size_t size, bool is_delete)
 {
-    int rc = grow((void **)&batch->ops, &batch->capacity, batch->count + 1, sizeof(batch_op));
-    if (rc == ALEXDB_OK) rc = grow((void **)&batch->arena, &batch->arena_capacity,
+    int rc = api_grow((void **)&batch->ops, &batch->capacity, batch->count + 1, sizeof(batch_op));
+    if (rc == ALEXDB_OK) rc = api_grow((void **)&batch->arena, &batch->arena_capacity,
                                    batch->arena_used + size, 1);
     if (rc != ALEXDB_OK) return rc;
     if (size > 0) memcpy(batch->arena + batch->arena_used, value, size);

@@ -350,6 +350,8 @@ int alexdb_stats(alexdb *db, struct alexdb_stats *out)
     out->log_commit_count = log.commit_count;
     out->log_group_count = log.group_count;
     out->log_replay_count = log.replay_count;
+    out->log_replay_bytes = log.replay_bytes;
+    out->log_replay_ns = db->replay_ns;
     out->log_segment_count = log.segment_count;
     return ALEXDB_OK;
 }

@@ -257,12 +257,41 @@ static void test_one_read_per_lookup(void **state)
     free(list.leaves);
 }
 
+/* alex_prefetch reads the leaves of its keys in batches; lookups of them then read nothing. */
+static void test_prefetch(void **state)
+{
+    tu_fixture *fx = *state;
+    make_db(fx->path);
+    alexdb *db = open_db(fx->path, 8u << 20);
+    leaf_list list = leaves_of(db);
+    assert_true(list.count > 2);
+    uint64_t *keys = calloc(list.count, sizeof(*keys));
+    size_t n = 0;
+    for (size_t i = 0; i < list.count; i++) {
+        if (first_key_in(list.leaves[i].low, list.leaves[i].high, &keys[n])) n++;
+    }
+    struct alexdb_stats before, after;
+    assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+    assert_int_equal(alex_prefetch(db->index, keys, n), ALEXDB_OK);
+    assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
+    assert_true(after.device_read_count - before.device_read_count >= n / PAGER_PIN_BATCH_MAX);
+    assert_int_equal(after.cache_miss_count - before.cache_miss_count, n); /* one per leaf */
+    for (size_t i = 0; i < n; i++) check_value_of(db, keys[i]);
+    assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+    assert_int_equal(before.lookup_device_read_count, 0); /* every lookup hit */
+    assert_int_equal(alex_prefetch(db->index, keys, 0), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(keys);
+    free(list.leaves);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_batch_meets_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_one_read_per_lookup, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

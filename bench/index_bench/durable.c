@@ -1,5 +1,5 @@
 /*
- * durable.c: the durable-put phase of alexdb-index-bench (issue 4's figures).
+ * durable.c: the durable-put and recovery phases of alexdb-index-bench (issue 4's figures).
  *
  * For each count in --durable-threads (1,32 by default): a fresh database
  * (<dir>/durable, sync = 1, --warm-cache), N threads released together, each doing
@@ -8,11 +8,19 @@
  * Reported: puts/s, latency p50/p99/max, and the log's commits per fdatasync (group
  * commit) from alexdb_stats. Then every key written is read back and checked.
  *
- * Entry point: index_bench_durable_run().
+ * recover: a child process fills --keys keys with sync = 0, calls alexdb_sync and is
+ * killed with SIGKILL; the next alexdb_open (which replays the log after the last
+ * checkpoint) is timed: MB of log replayed per second (target >= 200 MB/s).
+ *
+ * Entry points: index_bench_durable_run(), index_bench_recover_run().
  */
 #include "index_bench.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct durable_thread {
     bench_thread t; /* first: bench_threads_run's part */
@@ -162,5 +170,82 @@ int index_bench_durable_run(ib_bench *b)
         rc = run_level(b, b->opt.durable_threads[i], &b->durable.levels[i]);
     }
     b->durable.ran = rc == ALEXDB_OK;
+    return rc;
+}
+
+/* ---- recover: the open after a crash, replaying the log --------------------------- */
+
+/*
+ * The child fills a fresh database (sync = 0) with --keys keys, makes the log durable
+ * (alexdb_sync) and says so through a pipe; the parent SIGKILLs it there, so the next
+ * open finds everything after the last checkpoint in the log. That open is timed.
+ */
+static void recover_child(const char *path, const ib_bench *b, int ready_fd)
+{
+    alexdb_options options;
+    alexdb_options_init(&options);
+    options.cache_bytes = b->opt.warm_cache_size;
+    options.sync = 0;
+    alexdb *db = NULL;
+    uint8_t *value = malloc(b->opt.value_size + 1);
+    if (value == NULL || alexdb_open(path, &options, &db) != ALEXDB_OK) _exit(2);
+    for (uint64_t i = 0; i < b->opt.key_count; i++) {
+        uint64_t key = durable_key(0, i);
+        index_bench_value_fill(value, b->opt.value_size, key);
+        if (alexdb_put(db, key, value, b->opt.value_size) != ALEXDB_OK) _exit(3);
+    }
+    if (alexdb_sync(db) != ALEXDB_OK) _exit(4);
+    char byte = 1;
+    if (write(ready_fd, &byte, 1) != 1) _exit(5);
+    for (;;) pause();
+}
+
+int index_bench_recover_run(ib_bench *b)
+{
+    char path[IB_PATH_SIZE_MAX];
+    int n = snprintf(path, sizeof(path), "%s/recover", b->opt.dir);
+    IB_ASSERT(n > 0 && (size_t)n < sizeof(path));
+    int rc = index_bench_remove_db_dir(path);
+    if (rc != ALEXDB_OK) return rc;
+    int fds[2];
+    if (pipe(fds) != 0) return index_bench_errorf(ALEXDB_IO, "pipe: %s", strerror(errno));
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return index_bench_errorf(ALEXDB_IO, "fork: %s", strerror(errno));
+    if (pid == 0) recover_child(path, b, fds[1]);
+    close(fds[1]);
+    char byte = 0;
+    ssize_t got = read(fds[0], &byte, 1);
+    close(fds[0]);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != 1) return index_bench_errorf(ALEXDB_IO, "recover: the writer process failed (%d)", status);
+    alexdb_options options;
+    alexdb_options_init(&options);
+    options.cache_bytes = b->opt.warm_cache_size;
+    alexdb *db = NULL;
+    uint64_t t0 = index_bench_now_ns();
+    rc = alexdb_open(path, &options, &db);
+    uint64_t elapsed_ns = index_bench_now_ns() - t0;
+    if (rc != ALEXDB_OK) return index_bench_fail("alexdb_open (recovery)", rc);
+    struct alexdb_stats st;
+    rc = alexdb_stats(db, &st);
+    if (rc == ALEXDB_OK && st.key_count != b->opt.key_count) {
+        rc = index_bench_errorf(ALEXDB_CORRUPT, "recover: %" PRIu64 " keys after recovery, %" PRIu64 " written",
+                                st.key_count, b->opt.key_count);
+    }
+    if (rc == ALEXDB_OK) {
+        double replay_s = (double)st.log_replay_ns / 1e9;
+        b->durable.replay_mb_per_s = replay_s > 0 ? (double)st.log_replay_bytes / 1e6 / replay_s : 0.0;
+        b->durable.recover_ran = true;
+        printf("recover      : open after SIGKILL %.3f s, of which the log %.3f s: %" PRIu64
+               " records (%.1f MB) read and applied, %.0f MB/s; %" PRIu64 " keys\n",
+               (double)elapsed_ns / 1e9, replay_s, st.log_replay_count, (double)st.log_replay_bytes / 1e6,
+               b->durable.replay_mb_per_s, st.key_count);
+    }
+    int close_rc = alexdb_close(db);
+    if (rc == ALEXDB_OK && close_rc != ALEXDB_OK) rc = index_bench_fail("alexdb_close", close_rc);
+    if (rc == ALEXDB_OK && !b->opt.keep) rc = index_bench_remove_db_dir(path);
     return rc;
 }

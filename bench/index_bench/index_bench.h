@@ -11,7 +11,8 @@
  *   warm.c     bulkload, fillrandom, readrandom, scan (one thread, warm cache)
  *   cold.c     the cold database (built once, reused), ABBA rounds against raw reads
  *   threads.c  N threads behind a gate, each doing one read at a time (alexdb or raw)
- *   durable.c  N threads doing sync puts (issue 4): puts/s, latency, commits per fdatasync
+ *   durable.c  N threads doing sync puts (issue 4): puts/s, latency, commits per fdatasync;
+ *              and the open after a SIGKILL, replaying the log: MB/s
  *   raw.c      the raw comparator: own O_DIRECT descriptor and io_uring ring per thread
  *   report.c   db_bench-style lines, index statistics, the final figure-vs-target table
  *   (the latency histogram and the start gate are in bench/common/)
@@ -186,7 +187,8 @@ enum ib_phase {
     IB_PHASE_SCAN = 1u << 3,
     IB_PHASE_COLD = 1u << 4,
     IB_PHASE_DURABLE = 1u << 5,
-    IB_PHASE_ALL = (1u << 6) - 1u,
+    IB_PHASE_RECOVER = 1u << 6,
+    IB_PHASE_ALL = (1u << 7) - 1u,
 };
 
 typedef struct ib_options {
@@ -258,6 +260,8 @@ typedef struct ib_durable_level {
 
 typedef struct ib_durable_results {
     bool ran;
+    bool recover_ran;
+    double replay_mb_per_s;
     ib_durable_level levels[IB_COLD_THREADS_COUNT_MAX];
 } ib_durable_results;
 
@@ -292,6 +296,7 @@ void index_bench_cold_free(ib_bench *b);
 /* ---- durable.c ---------------------------------------------------------------------- */
 
 int index_bench_durable_run(ib_bench *b) IB_WUR;
+int index_bench_recover_run(ib_bench *b) IB_WUR;
 
 /* ---- threads.c: N threads, one read at a time each -------------------------------- */
 

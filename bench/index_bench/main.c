@@ -104,6 +104,7 @@ static int bench_run(ib_bench *b)
     int rc = index_bench_warm_run(b);
     if (rc == ALEXDB_OK && (b->opt.phases & IB_PHASE_COLD)) rc = index_bench_cold_run(b);
     if (rc == ALEXDB_OK && (b->opt.phases & IB_PHASE_DURABLE)) rc = index_bench_durable_run(b);
+    if (rc == ALEXDB_OK && (b->opt.phases & IB_PHASE_RECOVER)) rc = index_bench_recover_run(b);
     if (rc == ALEXDB_OK) {
         index_bench_report_table(b);
         printf("done in %.1f s\n", index_bench_seconds_since(b->start_ns));

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
-static const char *const phase_names[] = {"bulkload", "fillrandom", "readrandom", "scan", "cold", "durable"};
+static const char *const phase_names[] = {"bulkload", "fillrandom", "readrandom", "scan", "cold", "durable", "recover"};
 
 static void usage(FILE *to)
 {
@@ -25,7 +25,7 @@ static void usage(FILE *to)
             "  --seconds=S           length of each timed phase or round (5)\n"
             "  --dir=PATH            where the databases go (/tmp/alexdb-index-bench)\n"
             "  --seed=N              PRNG seed: keys, orders and draws replay (1)\n"
-            "  --phases=P,...        bulkload,fillrandom,readrandom,scan,cold,durable (all)\n"
+            "  --phases=P,...        bulkload,...,cold,durable,recover (all)\n"
             "  --warm-cache=SIZE     cache of the warm databases, suffix k/m/g (1g)\n"
             "  --cold-keys=N         keys in the cold database (3m)\n"
             "  --cold-value-size=N   value bytes in the cold database (1000)\n"

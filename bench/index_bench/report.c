@@ -25,6 +25,7 @@
 #define TARGET_DURABLE_1 8e3           /* one thread: one fdatasync each (RocksDB 6.2 K) */
 #define TARGET_DURABLE_32 110e3        /* 32 threads: 3 x RocksDB's 36 K */
 #define TARGET_DURABLE_32_P99_US 3500.0 /* RocksDB's p99 at 32 threads */
+#define TARGET_REPLAY_MB_PER_S 200.0
 
 void index_bench_report_line(const char *name, uint64_t op_count, uint64_t elapsed_ns,
                              const char *unit, const char *tail)
@@ -140,6 +141,8 @@ void index_bench_report_table(const ib_bench *b)
         cold_rows(&b->cold.levels[i]);
     for (uint32_t i = 0; b->durable.ran && i < b->opt.durable_threads_count; i++)
         durable_rows(&b->durable.levels[i]);
+    if (b->durable.recover_ran) rate_row("log replayed at open after a crash (MB/s)", b->durable.replay_mb_per_s,
+                                         TARGET_REPLAY_MB_PER_S, ">= 200");
     if (w->bulk_ran) inner_row("bulk", &w->bulk_stats);
     if (w->fill_ran) inner_row("fill", &w->fill_stats);
     if (b->cold.ran) inner_row("cold", &b->cold.stats);
