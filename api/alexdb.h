@@ -241,6 +241,8 @@ struct alexdb_stats {
     uint64_t log_replay_ns;             /* the time the open spent reading and applying them */
     uint64_t log_segment_count;         /* segments on disk */
     uint64_t checkpoint_count;          /* checkpoints taken by this handle */
+    uint64_t checkpoint_pause_max_ns;   /* the longest a checkpoint held writers up (its
+                                         * copy of the changed pages; the writes run after) */
 };
 
 /* Fills *stats_out. Returns ALEXDB_OK, ALEXDB_INVALID, ALEXDB_CLOSED. Thread-safe. */

@@ -46,6 +46,7 @@ struct alexdb {
     pthread_mutex_t write_lock;      /* apply + append, in LSN order */
     pthread_mutex_t checkpoint_lock; /* one checkpoint at a time */
     _Atomic uint64_t checkpoint_count;
+    _Atomic uint64_t checkpoint_pause_max_ns; /* the longest begin (under write_lock) */
     uint64_t replay_ns;              /* time the open spent recovering the log */
     _Atomic uint64_t checkpoint_log_bytes; /* the log's append_bytes at the last checkpoint */
     /* The background checkpointer (writable handles only). */

@@ -341,6 +341,7 @@ int alexdb_stats(alexdb *db, struct alexdb_stats *out)
         .free_size = s.free_page_count * PAGER_PAGE_SIZE,
         .io_backend = s.pager.backend,
         .checkpoint_count = atomic_load(&db->checkpoint_count),
+        .checkpoint_pause_max_ns = atomic_load(&db->checkpoint_pause_max_ns),
     };
     wal_stats log;
     wal_stats_get(db->wal, &log);

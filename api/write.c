@@ -28,12 +28,20 @@ int api_checkpoint(alexdb *db)
     pthread_mutex_lock(&db->checkpoint_lock);
     /* The content is fixed under write_lock (memory copies only); the writes run after. */
     pthread_mutex_lock(&db->write_lock);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     uint64_t lsn = wal_last_lsn(db->wal);
     wal_stats log;
     wal_stats_get(db->wal, &log);
     alex_persist_job *job = NULL;
     int rc = alex_persist_begin(db->index, lsn, &job);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_unlock(&db->write_lock);
+    /* How long writers (and, for the copy, readers) were held up. */
+    uint64_t pause_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+    uint64_t seen = atomic_load(&db->checkpoint_pause_max_ns);
+    while (seen < pause_ns && !atomic_compare_exchange_weak(&db->checkpoint_pause_max_ns, &seen, pause_ns)) {
+    }
     if (rc == ALEXDB_OK) rc = alex_persist_finish(db->index, job);
     if (rc == ALEXDB_OK) {
         atomic_store(&db->checkpoint_log_bytes, log.append_bytes);

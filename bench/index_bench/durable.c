@@ -146,10 +146,13 @@ static int run_level(ib_bench *b, uint32_t thread_count, ib_durable_level *out)
             .max_us = latency_hist_percentile_us(hist, 1.0),
             .commits_per_sync = groups > 0 ? (double)commits / (double)groups : 0.0,
         };
-        char name[32], tail[160];
+        char name[32], tail[256];
         snprintf(name, sizeof(name), "durable x%u", thread_count);
-        snprintf(tail, sizeof(tail), " p50 %.0f us, p99 %.0f us, max %.0f us; %.1f commits per fdatasync",
-                 out->p50_us, out->p99_us, out->max_us, out->commits_per_sync);
+        snprintf(tail, sizeof(tail),
+                 " p50 %.0f us, p99 %.0f us, max %.0f us; %.1f commits per fdatasync; %" PRIu64
+                 " checkpoints, longest pause %.2f ms",
+                 out->p50_us, out->p99_us, out->max_us, out->commits_per_sync,
+                 after.checkpoint_count - before.checkpoint_count, (double)after.checkpoint_pause_max_ns / 1e6);
         index_bench_report_line(name, puts, elapsed_ns, "puts/sec", tail);
         rc = check_keys(db, threads, created, b->opt.value_size);
     }
