@@ -21,8 +21,8 @@ int alex_open(const char *path, const pager_config *config, alex_index **index_o
 /*
  * A checkpoint: writes every dirty page and the index metadata and commits the
  * superblock with lsn (the log position the index now includes), crash-atomically (pager
- * P12). After it returns ALEXDB_OK the whole index is on stable storage. Takes the tree
- * lock exclusively.
+ * P12). After it returns ALEXDB_OK the whole index is on stable storage. Both phases
+ * below in a row: changes wait only for the first.
  */
 int alex_persist(alex_index *index, uint64_t lsn) COMMON_WUR;
 

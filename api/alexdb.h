@@ -91,7 +91,7 @@ ALEXDB_API void alexdb_options_init(alexdb_options *opts);
 ALEXDB_API int alexdb_open(const char *dir, const alexdb_options *opts, alexdb **db_out);
 
 /*
- * Writes everything (a checkpoint, as alexdb_sync) and releases the handle. Every
+ * Writes everything (a checkpoint, as alexdb_checkpoint) and releases the handle. Every
  * iterator must be closed first (else ALEXDB_BUSY and nothing happens). After it the
  * handle is dead: every call on it returns ALEXDB_CLOSED (the handle's few bytes are
  * kept for that until the process exits). Returns ALEXDB_OK, ALEXDB_CLOSED,
