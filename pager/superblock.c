@@ -167,7 +167,14 @@ int pager_superblock_load(pager *p)
     if (rc != ALEXDB_OK) return rc;
     uint8_t *buf = page_buffer();
     if (buf == NULL) return common_error(ALEXDB_NOMEM, "superblock: out of memory");
-    if (size < 2 * PAGER_PAGE_SIZE || size % PAGER_PAGE_SIZE != 0) {
+    /*
+     * A partial page at the end (past whole pages) is growth that a power cut tore: the
+     * zero-filling of pager_file_zero_extend is not synced before the space is used. It
+     * is ignored like the rest of the space past page_count (file_page_count rounds it
+     * down, and the next growth overwrites it); a file shorter than page_count whole
+     * pages is still truncated (below).
+     */
+    if (size < 2 * PAGER_PAGE_SIZE) {
         /* Tell "not ours" from "ours, truncated" by whatever of page 0 there is. */
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t n = fd >= 0 ? pread(fd, buf, PAGER_PAGE_SIZE, 0) : -1;
@@ -184,7 +191,7 @@ int pager_superblock_load(pager *p)
     rc = pager_file_rw(p->file, &req, 1);
     if (rc == ALEXDB_OK) rc = choose_slot(p, buf);
     free(buf);
-    if (rc == ALEXDB_OK && p->superblock.page_count * PAGER_PAGE_SIZE > size) {
+    if (rc == ALEXDB_OK && p->superblock.page_count * PAGER_PAGE_SIZE > size / PAGER_PAGE_SIZE * PAGER_PAGE_SIZE) {
         rc = common_corrupt(path, size, "file truncated: %" PRIu64 " pages, the superblock "
                             "says %" PRIu64, size / PAGER_PAGE_SIZE, p->superblock.page_count);
     }
