@@ -1,0 +1,189 @@
+/*
+ * alexdb_bench.h: what the files of alexdb-bench (issue 6) share. alexdb-bench runs
+ * fio-style job files against alexdb and its peers (RocksDB, LevelDB, LMDB, SQLite, and a
+ * raw io_uring device engine) and reports each job like fio.
+ *
+ * Which file does what:
+ *   main.c            the command line, the order of engines and jobs, exit status
+ *   job.c             job files ([global], [job], key=value, suffixes) and options
+ *   run.c             keys, values, distributions, the measured threads, /proc/self/io
+ *   report.c          per-job text report, engine=all table, JSON
+ *   engine_*.c        one engine each behind struct bench_engine (below)
+ *
+ * Every value is derived from its key (bench_value_fill), and every read checks it, so
+ * a figure can never come from an engine that returns wrong bytes. Options, fairness
+ * settings and the output: bench/README.md "alexdb-bench".
+ */
+#ifndef ALEXDB_BENCH_H
+#define ALEXDB_BENCH_H
+
+#include "bench_common.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AB_NAME "alexdb-bench"
+#define AB_PATH_SIZE_MAX 512u
+#define AB_JOB_COUNT_MAX 32u
+#define AB_ENGINE_COUNT_MAX 8u
+#define AB_THREAD_COUNT_MAX 256u
+#define AB_VALUE_SIZE_MAX (1u << 20)
+#define AB_SCAN_LENGTH_MAX 100000u
+#define AB_NAME_SIZE_MAX 64u
+
+/* A broken invariant of the benchmark itself (never an engine's error): abort. */
+#define AB_ASSERT(cond) ((cond) ? (void)0 : ab_assert_fail(#cond, __FILE__, __LINE__))
+__attribute__((noreturn)) void ab_assert_fail(const char *cond, const char *file, int line);
+/* Prints "alexdb-bench: error: ..." and returns -1. */
+int ab_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint64_t ab_now_ns(void);
+
+/* Adding a workload? Also: ab_rw_names in job.c, the switch in run.c, bench/README.md. */
+enum ab_rw {
+    AB_RW_FILLSEQ,
+    AB_RW_FILLRANDOM,
+    AB_RW_OVERWRITE,
+    AB_RW_READRANDOM,
+    AB_RW_READSEQ,
+    AB_RW_SCAN,
+    AB_RW_COUNT,
+};
+
+enum ab_key_shape { AB_KEYS_UNIFORM, AB_KEYS_SEQUENTIAL };
+enum ab_dist { AB_DIST_UNIFORM, AB_DIST_ZIPFIAN };
+
+/* One job: [global] merged with its own section, then the command line on top. */
+typedef struct ab_job {
+    char name[AB_NAME_SIZE_MAX];
+    char engine[AB_NAME_SIZE_MAX];     /* alexdb, raw, lmdb, rocksdb, leveldb, sqlite, all */
+    char directory[AB_PATH_SIZE_MAX];  /* databases go to <directory>/<engine> */
+    int rw;                            /* enum ab_rw */
+    uint64_t key_count;                /* keys: how many distinct keys the fill writes */
+    uint32_t value_size;               /* bytes */
+    int key_shape;                     /* enum ab_key_shape */
+    int dist;                          /* enum ab_dist; zipfian is scrambled, theta 0.99 */
+    uint32_t thread_count;             /* threads / numjobs */
+    uint64_t op_count;                 /* ops: 0 = key_count (fills always write each key once) */
+    uint64_t runtime_ns;               /* runtime: 0 = no limit */
+    bool time_based;                   /* run for runtime whatever op_count says */
+    uint64_t ramp_ns;                  /* ramp_time: run unmeasured first */
+    uint64_t cache_size;               /* bytes, the same for every engine that has a cache */
+    bool sync;                         /* every write durable before it returns */
+    bool direct;                       /* O_DIRECT where the engine supports it */
+    uint32_t scan_length;              /* keys per scan */
+    uint64_t raw_size;                 /* the raw engine's file; 0 = key_count blocks, >= 64 MiB */
+    uint64_t seed;
+    bool keep;                         /* keep the databases after the run */
+    bool plant_wrong_value;            /* test only: reads flip a byte, so the check must fail */
+} ab_job;
+
+typedef struct ab_config {
+    ab_job jobs[AB_JOB_COUNT_MAX];
+    uint32_t job_count;
+    bool json;                         /* --output-format=json */
+} ab_config;
+
+/* job.c */
+int ab_config_load(ab_config *config, int argc, char **argv); /* 0, -1 error, 1 --help */
+const char *ab_rw_name(int rw);
+bool ab_rw_writes(int rw);
+
+/* ---- Engines ---- */
+
+/* Counters an engine may report; a field it cannot know stays at -1. */
+typedef struct ab_counters {
+    double device_read_count;
+    double device_write_count;
+    double cache_hit_count;
+    double cache_miss_count;
+    double commit_count;
+    double sync_count;
+    double index_size;
+    double key_count;
+} ab_counters;
+
+/* Called for each key a scan visits: 0 to go on, -1 to stop with an error. */
+typedef int (*ab_scan_visit_fn)(void *arg, uint64_t key, const void *value, size_t value_size);
+
+/*
+ * One engine: a database handle shared by all threads (db) and one context per thread
+ * (ctx) for what cannot be shared (LMDB transactions, SQLite connections, io_uring rings).
+ * Every call returns 0, 1 for "not found" (get only) or -1 after printing why.
+ * Adding an engine? Also: ab_engines in main.c, CMakeLists.txt here, bench/README.md.
+ */
+typedef struct bench_engine {
+    const char *name;
+    bool ordered;   /* scans return keys in increasing order (all but raw) */
+    int (*open)(const ab_job *job, const char *dir, void **db_out);
+    int (*thread_open)(void *db, void **ctx_out);
+    void (*thread_close)(void *ctx);
+    int (*put)(void *ctx, uint64_t key, const void *value, size_t value_size);
+    int (*get)(void *ctx, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out);
+    /* Visits up to count keys >= start in increasing key order; *visited_out says how many. */
+    int (*scan)(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn visit, void *arg,
+                uint32_t *visited_out);
+    void (*counters)(void *db, ab_counters *out); /* may be NULL */
+    int (*close)(void *db);
+} bench_engine;
+
+extern const bench_engine ab_engine_alexdb;
+extern const bench_engine ab_engine_raw;
+#ifdef ALEXDB_BENCH_HAVE_LMDB
+extern const bench_engine ab_engine_lmdb;
+#endif
+#ifdef ALEXDB_BENCH_HAVE_ROCKSDB
+extern const bench_engine ab_engine_rocksdb;
+#endif
+#ifdef ALEXDB_BENCH_HAVE_LEVELDB
+extern const bench_engine ab_engine_leveldb;
+#endif
+#ifdef ALEXDB_BENCH_HAVE_SQLITE
+extern const bench_engine ab_engine_sqlite;
+#endif
+
+/* ---- Keys and values (run.c) ---- */
+
+/* The key with index (0..key_count-1) for the job's key shape; bijective. */
+uint64_t ab_key_of(const ab_job *job, uint64_t index);
+/* The inverse of ab_key_of (the raw engine maps keys back to blocks with it). */
+uint64_t ab_index_of(const ab_job *job, uint64_t key);
+/* Fills buf with key's value of value_size bytes. */
+void ab_value_fill(uint64_t key, void *buf, size_t value_size);
+/* 0 if value is key's value of the job's size, else -1 (after printing why). */
+int ab_value_check(const ab_job *job, uint64_t key, const void *value, size_t value_size);
+/* Big-endian bytes of key: memcmp order is key order (the peers compare bytes). */
+void ab_key_encode(uint64_t key, unsigned char out[8]);
+uint64_t ab_key_decode(const unsigned char in[8]);
+
+/* ---- Results (run.c fills, report.c prints) ---- */
+
+typedef struct ab_result {
+    char engine[AB_NAME_SIZE_MAX];
+    const ab_job *job;
+    bool ran;
+    uint64_t op_count;                 /* measured ops (a scan is one op) */
+    uint64_t item_count;               /* keys read or written (a scan's keys all count) */
+    uint64_t notfound_count;
+    double seconds;
+    double lat_min_us, lat_max_us, lat_avg_us, lat_stdev_us;
+    latency_hist *hist;                /* merged; owned */
+    double io_read_bytes, io_write_bytes; /* /proc/self/io over the job */
+    ab_counters before, after;
+    double disk_size;                  /* bytes under the engine's directory after the job */
+} ab_result;
+
+int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, ab_result *result);
+uint64_t ab_dir_size(const char *dir);
+int ab_remove_tree(const char *dir);
+
+/* report.c */
+void ab_report_job_text(const ab_result *result);
+void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t job_count);
+void ab_report_json(const ab_result *results, uint32_t result_count);
+
+#endif /* ALEXDB_BENCH_H */

@@ -1,0 +1,107 @@
+/*
+ * engine_alexdb.c: alexdb through its public API (api/alexdb.h). One handle shared by all
+ * threads (every call is thread-safe); cache_bytes = cache_size, sync = the job's sync.
+ * alexdb has no O_DIRECT switch of its own: its pager always reads pages with O_DIRECT
+ * when the file system allows it. Counters come from alexdb_stats().
+ */
+#include "alexdb_bench.h"
+
+#include "alexdb.h"
+
+static int fail(const char *what, int rc)
+{
+    return ab_errorf("alexdb %s: %s (%s)", what, alexdb_strerror(rc), alexdb_errmsg());
+}
+
+static int ax_open(const ab_job *job, const char *dir, void **db_out)
+{
+    alexdb_options opts;
+    alexdb_options_init(&opts);
+    opts.cache_bytes = job->cache_size;
+    opts.sync = job->sync ? 1 : 0;
+    alexdb *db = NULL;
+    int rc = alexdb_open(dir, &opts, &db);
+    if (rc != ALEXDB_OK) return fail("open", rc);
+    *db_out = db;
+    return 0;
+}
+
+static int ax_thread_open(void *db, void **ctx_out)
+{
+    *ctx_out = db;
+    return 0;
+}
+
+static void ax_thread_close(void *ctx)
+{
+    (void)ctx;
+}
+
+static int ax_put(void *ctx, uint64_t key, const void *value, size_t value_size)
+{
+    int rc = alexdb_put(ctx, key, value, value_size);
+    return rc == ALEXDB_OK ? 0 : fail("put", rc);
+}
+
+static int ax_get(void *ctx, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out)
+{
+    int rc = alexdb_get(ctx, key, buf, buf_size, value_size_out);
+    if (rc == ALEXDB_NOTFOUND) return 1;
+    return rc == ALEXDB_OK ? 0 : fail("get", rc);
+}
+
+static int ax_scan(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn visit, void *arg,
+                   uint32_t *visited_out)
+{
+    alexdb_iter *iter = NULL;
+    int rc = alexdb_iter_open(ctx, &iter);
+    if (rc != ALEXDB_OK) return fail("iter_open", rc);
+    uint32_t visited = 0;
+    int result = 0;
+    for (alexdb_iter_seek(iter, start); visited < count && alexdb_iter_valid(iter); alexdb_iter_next(iter)) {
+        const void *value = NULL;
+        size_t value_size = 0;
+        alexdb_iter_value(iter, &value, &value_size);
+        visited++;
+        if (visit(arg, alexdb_iter_key(iter), value, value_size) != 0) { result = -1; break; }
+    }
+    rc = alexdb_iter_status(iter);
+    if (result == 0 && rc != ALEXDB_OK) result = fail("iterator", rc);
+    rc = alexdb_iter_close(iter);
+    if (result == 0 && rc != ALEXDB_OK) result = fail("iter_close", rc);
+    *visited_out = visited;
+    return result;
+}
+
+static void ax_counters(void *db, ab_counters *out)
+{
+    struct alexdb_stats st;
+    if (alexdb_stats(db, &st) != ALEXDB_OK) return;
+    out->device_read_count = (double)st.device_read_count;
+    out->device_write_count = (double)st.device_write_count;
+    out->cache_hit_count = (double)st.cache_hit_count;
+    out->cache_miss_count = (double)st.cache_miss_count;
+    out->commit_count = (double)st.log_commit_count;
+    out->sync_count = (double)st.log_group_count;
+    out->index_size = (double)st.inner_memory_size;
+    out->key_count = (double)st.key_count;
+}
+
+static int ax_close(void *db)
+{
+    int rc = alexdb_close(db);
+    return rc == ALEXDB_OK ? 0 : fail("close", rc);
+}
+
+const bench_engine ab_engine_alexdb = {
+    .name = "alexdb",
+    .ordered = true,
+    .open = ax_open,
+    .thread_open = ax_thread_open,
+    .thread_close = ax_thread_close,
+    .put = ax_put,
+    .get = ax_get,
+    .scan = ax_scan,
+    .counters = ax_counters,
+    .close = ax_close,
+};

@@ -1,0 +1,190 @@
+/*
+ * engine_sqlite.c: SQLite through sqlite3.h. One table kv(k INTEGER PRIMARY KEY, v BLOB):
+ * the key is the rowid, so a lookup is one B-tree descent. Keys are stored as
+ * (int64)(key ^ 2^63) so that signed rowid order is unsigned key order. One connection
+ * per thread (SQLite's rule), prepared statements per connection, each put its own
+ * transaction (autocommit), busy_timeout so writers on many threads wait for the lock.
+ *
+ * Fairness: WAL mode; synchronous=FULL when sync=1 (the WAL is synced at each commit),
+ * OFF when sync=0; cache_size pragma = -(cache_size / 1024) per connection (KiB); mmap
+ * off. SQLite has no O_DIRECT: direct does not apply. Compiled only with
+ * ALEXDB_BENCH_HAVE_SQLITE.
+ */
+#include "alexdb_bench.h"
+
+#ifdef ALEXDB_BENCH_HAVE_SQLITE
+#include <sqlite3.h>
+
+#define SQ_KEY_FLIP 0x8000000000000000ULL
+
+typedef struct sq_db {
+    char path[AB_PATH_SIZE_MAX + 16];
+    uint64_t cache_size;
+    bool sync;
+} sq_db;
+
+typedef struct sq_ctx {
+    sqlite3 *conn;
+    sqlite3_stmt *put, *get, *scan;
+} sq_ctx;
+
+static int sq_fail(sqlite3 *conn, const char *what)
+{
+    return ab_errorf("sqlite %s: %s", what, conn != NULL ? sqlite3_errmsg(conn) : "cannot allocate");
+}
+
+static int sq_exec(sqlite3 *conn, const char *sql)
+{
+    char *err = NULL;
+    if (sqlite3_exec(conn, sql, NULL, NULL, &err) == SQLITE_OK) return 0;
+    ab_errorf("sqlite %s: %s", sql, err != NULL ? err : "?");
+    sqlite3_free(err);
+    return -1;
+}
+
+/* A configured connection: pragmas for this job, the table created if missing. */
+static int sq_connect(const sq_db *db, sqlite3 **conn_out)
+{
+    sqlite3 *conn = NULL;
+    int rc = sqlite3_open_v2(db->path, &conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        sq_fail(conn, "open");
+        sqlite3_close(conn);
+        return -1;
+    }
+    char pragmas[256];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-%" PRIu64
+             "; PRAGMA mmap_size=0; CREATE TABLE IF NOT EXISTS kv(k INTEGER PRIMARY KEY, v BLOB);",
+             db->sync ? "FULL" : "OFF", db->cache_size / 1024u);
+    sqlite3_busy_timeout(conn, 60000);
+    if (sq_exec(conn, pragmas) != 0) {
+        sqlite3_close(conn);
+        return -1;
+    }
+    *conn_out = conn;
+    return 0;
+}
+
+static int sq_open(const ab_job *job, const char *dir, void **db_out)
+{
+    sq_db *db = calloc(1, sizeof(*db));
+    if (db == NULL) return ab_errorf("out of memory");
+    snprintf(db->path, sizeof(db->path), "%s/kv.sqlite", dir);
+    db->cache_size = job->cache_size;
+    db->sync = job->sync;
+    sqlite3 *conn = NULL; /* creates the file and the table once, before the threads */
+    if (sq_connect(db, &conn) != 0) {
+        free(db);
+        return -1;
+    }
+    sqlite3_close(conn);
+    *db_out = db;
+    return 0;
+}
+
+static void sq_thread_close(void *ctxp)
+{
+    sq_ctx *ctx = ctxp;
+    if (ctx == NULL) return;
+    sqlite3_finalize(ctx->put);
+    sqlite3_finalize(ctx->get);
+    sqlite3_finalize(ctx->scan);
+    sqlite3_close(ctx->conn);
+    free(ctx);
+}
+
+static int sq_thread_open(void *db, void **ctx_out)
+{
+    sq_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL) return ab_errorf("out of memory");
+    if (sq_connect(db, &ctx->conn) != 0) {
+        free(ctx);
+        return -1;
+    }
+    if (sqlite3_prepare_v2(ctx->conn, "INSERT OR REPLACE INTO kv(k, v) VALUES(?, ?)", -1, &ctx->put, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(ctx->conn, "SELECT v FROM kv WHERE k = ?", -1, &ctx->get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(ctx->conn, "SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?", -1, &ctx->scan,
+                           NULL) != SQLITE_OK) {
+        sq_fail(ctx->conn, "prepare");
+        sq_thread_close(ctx);
+        return -1;
+    }
+    *ctx_out = ctx;
+    return 0;
+}
+
+static sqlite3_int64 sq_key(uint64_t key)
+{
+    return (sqlite3_int64)(key ^ SQ_KEY_FLIP);
+}
+
+static int sq_put(void *ctxp, uint64_t key, const void *value, size_t value_size)
+{
+    sq_ctx *ctx = ctxp;
+    sqlite3_bind_int64(ctx->put, 1, sq_key(key));
+    sqlite3_bind_blob(ctx->put, 2, value, (int)value_size, SQLITE_STATIC);
+    int rc = sqlite3_step(ctx->put);
+    sqlite3_reset(ctx->put);
+    return rc == SQLITE_DONE ? 0 : sq_fail(ctx->conn, "put");
+}
+
+static int sq_get(void *ctxp, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out)
+{
+    sq_ctx *ctx = ctxp;
+    sqlite3_bind_int64(ctx->get, 1, sq_key(key));
+    int rc = sqlite3_step(ctx->get);
+    int result = 1;
+    if (rc == SQLITE_ROW) {
+        size_t size = (size_t)sqlite3_column_bytes(ctx->get, 0);
+        const void *value = sqlite3_column_blob(ctx->get, 0);
+        if (size > 0) memcpy(buf, value, size < buf_size ? size : buf_size);
+        *value_size_out = size;
+        result = 0;
+    } else if (rc != SQLITE_DONE) {
+        result = sq_fail(ctx->conn, "get");
+    }
+    sqlite3_reset(ctx->get);
+    return result;
+}
+
+static int sq_scan(void *ctxp, uint64_t start, uint32_t count, ab_scan_visit_fn visit, void *arg,
+                   uint32_t *visited_out)
+{
+    sq_ctx *ctx = ctxp;
+    sqlite3_bind_int64(ctx->scan, 1, sq_key(start));
+    sqlite3_bind_int64(ctx->scan, 2, count);
+    uint32_t visited = 0;
+    int rc, result = 0;
+    while ((rc = sqlite3_step(ctx->scan)) == SQLITE_ROW) {
+        uint64_t key = (uint64_t)sqlite3_column_int64(ctx->scan, 0) ^ SQ_KEY_FLIP;
+        const void *value = sqlite3_column_blob(ctx->scan, 1);
+        size_t size = (size_t)sqlite3_column_bytes(ctx->scan, 1);
+        visited++;
+        if (visit(arg, key, value, size) != 0) { result = -1; break; }
+    }
+    if (result == 0 && rc != SQLITE_DONE) result = sq_fail(ctx->conn, "scan");
+    sqlite3_reset(ctx->scan);
+    *visited_out = visited;
+    return result;
+}
+
+static int sq_close(void *db)
+{
+    free(db);
+    return 0;
+}
+
+const bench_engine ab_engine_sqlite = {
+    .name = "sqlite",
+    .ordered = true,
+    .open = sq_open,
+    .thread_open = sq_thread_open,
+    .thread_close = sq_thread_close,
+    .put = sq_put,
+    .get = sq_get,
+    .scan = sq_scan,
+    .counters = NULL,
+    .close = sq_close,
+};
+#endif /* ALEXDB_BENCH_HAVE_SQLITE */

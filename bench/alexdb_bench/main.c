@@ -1,0 +1,103 @@
+/*
+ * main.c: alexdb-bench (issue 6), the fio-style benchmark of alexdb and its peers. For
+ * each engine of the job (engine=all: every engine this build has, alexdb first) it
+ * makes an empty database in <directory>/<engine>, runs the jobs one after another on it
+ * (as if every job had fio's stonewall), reports each, closes and removes it. With more
+ * than one engine it ends with a side-by-side table of ops/s and ratios to alexdb.
+ *
+ * Exit status: 0 when every job ran and every value read back was right; 1 on an
+ * engine's error or a wrong value; 2 on a bad option or job file.
+ * Entry point: main(). Options and fairness: bench/README.md "alexdb-bench".
+ */
+#include "alexdb_bench.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+
+/* engine=all runs these in this order; alexdb first, the device last. */
+static const bench_engine *const ab_engines[] = {
+    &ab_engine_alexdb,
+#ifdef ALEXDB_BENCH_HAVE_ROCKSDB
+    &ab_engine_rocksdb,
+#endif
+#ifdef ALEXDB_BENCH_HAVE_LEVELDB
+    &ab_engine_leveldb,
+#endif
+#ifdef ALEXDB_BENCH_HAVE_LMDB
+    &ab_engine_lmdb,
+#endif
+#ifdef ALEXDB_BENCH_HAVE_SQLITE
+    &ab_engine_sqlite,
+#endif
+    &ab_engine_raw,
+};
+#define AB_ENGINE_TABLE_COUNT (sizeof(ab_engines) / sizeof(ab_engines[0]))
+_Static_assert(AB_ENGINE_TABLE_COUNT <= AB_ENGINE_COUNT_MAX, "engine table too long");
+
+static int select_engines(const char *name, const bench_engine **out, uint32_t *count_out)
+{
+    *count_out = 0;
+    for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) {
+        if (strcmp(name, "all") == 0 || strcmp(name, ab_engines[i]->name) == 0) out[(*count_out)++] = ab_engines[i];
+    }
+    if (*count_out > 0) return 0;
+    fprintf(stderr, AB_NAME ": error: engine %s is not built here; built:", name);
+    for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) fprintf(stderr, " %s", ab_engines[i]->name);
+    fprintf(stderr, " (all)\n");
+    return -1;
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) return ab_errorf("mkdir %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* Runs every job on one engine into results[0..job_count). */
+static int run_engine(const bench_engine *engine, const ab_config *config, ab_result *results)
+{
+    const ab_job *first = &config->jobs[0];
+    char dir[AB_PATH_SIZE_MAX + AB_NAME_SIZE_MAX + 2];
+    snprintf(dir, sizeof(dir), "%s/%s", first->directory, engine->name);
+    if (make_dir(first->directory) != 0 || ab_remove_tree(dir) != 0 || make_dir(dir) != 0) return -1;
+    void *db = NULL;
+    if (engine->open(first, dir, &db) != 0) return -1;
+    int rc = 0;
+    for (uint32_t j = 0; j < config->job_count && rc == 0; j++) {
+        ab_result *r = &results[j];
+        snprintf(r->engine, sizeof(r->engine), "%s", engine->name);
+        rc = ab_run_job(engine, db, &config->jobs[j], r);
+        r->disk_size = (double)ab_dir_size(dir);
+        if (rc == 0 && !config->json) ab_report_job_text(r);
+        fflush(stdout);
+    }
+    if (engine->close(db) != 0) rc = -1;
+    if (!first->keep && ab_remove_tree(dir) != 0) rc = -1;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static ab_config config;
+    int rc = ab_config_load(&config, argc, argv);
+    if (rc != 0) return rc > 0 ? 0 : 2;
+    const bench_engine *engines[AB_ENGINE_COUNT_MAX];
+    uint32_t engine_count = 0;
+    if (select_engines(config.jobs[0].engine, engines, &engine_count) != 0) return 2;
+    ab_result *results = calloc((size_t)engine_count * config.job_count, sizeof(ab_result));
+    if (results == NULL) return ab_errorf("out of memory") != 0 ? 1 : 1;
+    int status = 0;
+    for (uint32_t e = 0; e < engine_count; e++) {
+        ab_result *row = &results[e * config.job_count];
+        for (uint32_t j = 0; j < config.job_count; j++) row[j].job = &config.jobs[j];
+        if (run_engine(engines[e], &config, row) != 0) {
+            fprintf(stderr, AB_NAME ": engine %s failed\n", engines[e]->name);
+            status = 1;
+        }
+    }
+    if (config.json) ab_report_json(results, engine_count * config.job_count);
+    else if (engine_count > 1) ab_report_table(results, engine_count, config.job_count);
+    for (uint32_t i = 0; i < engine_count * config.job_count; i++) free(results[i].hist);
+    free(results);
+    return status;
+}

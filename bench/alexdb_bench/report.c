@@ -1,0 +1,180 @@
+/*
+ * report.c: what alexdb-bench prints. Per job, fio's shape: `read: IOPS=.., BW=..`, a
+ * `lat (usec)` line (min, max, avg, stdev), the percentiles 1 .. 99.99, then the engine's
+ * counters (per op, from the engine where it reports them, and from /proc/self/io for
+ * every engine). With several engines a side-by-side table of ops/s with each engine's
+ * ratio to alexdb. --output-format=json prints one JSON document instead of all that.
+ *
+ * Entry points: ab_report_job_text(), ab_report_table(), ab_report_json().
+ */
+#include "alexdb_bench.h"
+
+static const double ab_percentiles[] = {1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 99, 99.5, 99.9, 99.95, 99.99};
+#define AB_PERCENTILE_COUNT (sizeof(ab_percentiles) / sizeof(ab_percentiles[0]))
+
+static double rate_of(const ab_result *r, double count)
+{
+    return r->seconds > 0 ? count / r->seconds : 0;
+}
+
+static double counter_delta(const ab_result *r, size_t offset)
+{
+    double before = *(const double *)((const char *)&r->before + offset);
+    double after = *(const double *)((const char *)&r->after + offset);
+    return before < 0 || after < 0 ? -1 : after - before;
+}
+#define DELTA(r, field) counter_delta((r), offsetof(ab_counters, field))
+
+/* The derived counters; -1 where unknown. */
+typedef struct ab_derived {
+    double device_reads_per_op, device_writes_per_op, cache_hit_ratio, commits_per_sync;
+    double io_read_bytes_per_op, io_write_bytes_per_op, write_amp, space_amp, index_bytes_per_key;
+} ab_derived;
+
+static ab_derived derive(const ab_result *r)
+{
+    ab_derived d;
+    double ops = (double)r->op_count, items = (double)r->item_count;
+    double user_bytes = (double)r->job->key_count * (8.0 + r->job->value_size);
+    double hits = DELTA(r, cache_hit_count), misses = DELTA(r, cache_miss_count);
+    double commits = DELTA(r, commit_count), syncs = DELTA(r, sync_count);
+    double reads = DELTA(r, device_read_count), writes = DELTA(r, device_write_count);
+    d.device_reads_per_op = reads >= 0 && ops > 0 ? reads / ops : -1;
+    d.device_writes_per_op = writes >= 0 && ops > 0 ? writes / ops : -1;
+    d.cache_hit_ratio = hits >= 0 && misses >= 0 && hits + misses > 0 ? hits / (hits + misses) : -1;
+    d.commits_per_sync = commits > 0 && syncs > 0 ? commits / syncs : -1;
+    d.io_read_bytes_per_op = r->io_read_bytes >= 0 && ops > 0 ? r->io_read_bytes / ops : -1;
+    d.io_write_bytes_per_op = r->io_write_bytes >= 0 && ops > 0 ? r->io_write_bytes / ops : -1;
+    d.write_amp = ab_rw_writes(r->job->rw) && r->io_write_bytes >= 0 && items > 0
+                      ? r->io_write_bytes / (items * (8.0 + r->job->value_size)) : -1;
+    d.space_amp = r->disk_size > 0 ? r->disk_size / user_bytes : -1;
+    d.index_bytes_per_key = r->after.index_size >= 0 && r->after.key_count > 0
+                                ? r->after.index_size / r->after.key_count : -1;
+    return d;
+}
+
+static void print_opt(const char *label, double v, const char *fmt_suffix, double scale)
+{
+    if (v < 0) printf(" %s=-", label);
+    else printf(" %s=%.3g%s", label, v * scale, fmt_suffix);
+}
+
+void ab_report_job_text(const ab_result *r)
+{
+    const ab_job *job = r->job;
+    char rate[32], bw[32];
+    double ops_s = rate_of(r, (double)r->op_count), items_s = rate_of(r, (double)r->item_count);
+    printf("%s: (engine=%s, rw=%s, keys=%" PRIu64 ", value_size=%u, threads=%u, distribution=%s)\n",
+           job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size,
+           job->thread_count, job->dist == AB_DIST_ZIPFIAN ? "zipfian" : "uniform");
+    bench_format_rate(ops_s, rate, sizeof(rate));
+    printf("  %s: IOPS=%s, BW=%.1fMB/s (%.1fMiB/s) (%" PRIu64 " ops, %" PRIu64 " keys, %.2f s)\n",
+           ab_rw_writes(job->rw) ? "write" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
+           items_s * (8.0 + job->value_size) / 1048576.0, r->op_count, r->item_count, r->seconds);
+    if (r->item_count != r->op_count)
+        printf("    keys/s=%s\n", bench_format_rate(items_s, bw, sizeof(bw)));
+    if (r->notfound_count > 0) printf("    not found: %" PRIu64 "\n", r->notfound_count);
+    printf("    lat (usec): min=%.2f, max=%.2f, avg=%.2f, stdev=%.2f\n", r->lat_min_us, r->lat_max_us,
+           r->lat_avg_us, r->lat_stdev_us);
+    printf("    lat percentiles (usec):");
+    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
+        if (i % 6 == 0) printf("\n     |");
+        printf(" %5.2fth=[%.2f]%s", ab_percentiles[i],
+               latency_hist_percentile_us(r->hist, ab_percentiles[i] / 100.0),
+               i + 1 < AB_PERCENTILE_COUNT ? "," : "");
+    }
+    printf("\n");
+    ab_derived d = derive(r);
+    printf("    engine:");
+    print_opt("device_reads/op", d.device_reads_per_op, "", 1);
+    print_opt("device_writes/op", d.device_writes_per_op, "", 1);
+    print_opt("cache_hit", d.cache_hit_ratio, "%", 100);
+    print_opt("commits/fdatasync", d.commits_per_sync, "", 1);
+    print_opt("index_bytes/key", d.index_bytes_per_key, "", 1);
+    printf("\n    os:");
+    print_opt("read_bytes/op", d.io_read_bytes_per_op, "", 1);
+    print_opt("write_bytes/op", d.io_write_bytes_per_op, "", 1);
+    print_opt("write_amp", d.write_amp, "", 1);
+    print_opt("space_amp", d.space_amp, "", 1);
+    printf("\n");
+}
+
+void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t job_count)
+{
+    int alexdb_column = -1;
+    for (uint32_t e = 0; e < engine_count; e++)
+        if (strcmp(results[e * job_count].engine, "alexdb") == 0) alexdb_column = (int)e;
+    printf("\nops/s (ratio to alexdb; >1 means faster than alexdb)\n%-20s", "job");
+    for (uint32_t e = 0; e < engine_count; e++) printf(" %18s", results[e * job_count].engine);
+    printf("\n");
+    for (uint32_t j = 0; j < job_count; j++) {
+        printf("%-20s", results[j].job->name);
+        for (uint32_t e = 0; e < engine_count; e++) {
+            const ab_result *r = &results[e * job_count + j];
+            char rate[32], cell[48];
+            if (!r->ran) { printf(" %18s", "-"); continue; }
+            double ops_s = rate_of(r, (double)r->op_count);
+            bench_format_rate(ops_s, rate, sizeof(rate));
+            const ab_result *base = alexdb_column >= 0 ? &results[(uint32_t)alexdb_column * job_count + j] : NULL;
+            double base_s = base != NULL && base->ran ? rate_of(base, (double)base->op_count) : 0;
+            if (base_s > 0) snprintf(cell, sizeof(cell), "%s (%.2fx)", rate, ops_s / base_s);
+            else snprintf(cell, sizeof(cell), "%s", rate);
+            printf(" %18s", cell);
+        }
+        printf("\n");
+    }
+}
+
+static void json_num(const char *name, double v, const char *after)
+{
+    if (v < 0) printf("\"%s\": null%s", name, after);
+    else printf("\"%s\": %.6g%s", name, v, after);
+}
+
+static void json_result(const ab_result *r)
+{
+    const ab_job *job = r->job;
+    printf("    {\"jobname\": \"%s\", \"engine\": \"%s\", \"rw\": \"%s\", \"keys\": %" PRIu64
+           ", \"value_size\": %u, \"threads\": %u, \"distribution\": \"%s\", \"ok\": %s,\n",
+           job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size, job->thread_count,
+           job->dist == AB_DIST_ZIPFIAN ? "zipfian" : "uniform", r->ran ? "true" : "false");
+    printf("     \"ops\": %" PRIu64 ", \"keys_done\": %" PRIu64 ", \"notfound\": %" PRIu64 ", ", r->op_count,
+           r->item_count, r->notfound_count);
+    json_num("seconds", r->seconds, ", ");
+    json_num("iops", rate_of(r, (double)r->op_count), ", ");
+    json_num("bw_bytes", rate_of(r, (double)r->item_count) * (8.0 + job->value_size), ",\n");
+    printf("     \"lat_us\": {");
+    json_num("min", r->lat_min_us, ", ");
+    json_num("max", r->lat_max_us, ", ");
+    json_num("mean", r->lat_avg_us, ", ");
+    json_num("stddev", r->lat_stdev_us, ", \"percentile\": {");
+    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%.6f", ab_percentiles[i]);
+        json_num(name, r->hist != NULL ? latency_hist_percentile_us(r->hist, ab_percentiles[i] / 100.0) : -1,
+                 i + 1 < AB_PERCENTILE_COUNT ? ", " : "}},\n");
+    }
+    ab_derived d = derive(r);
+    printf("     \"counters\": {");
+    json_num("device_reads_per_op", d.device_reads_per_op, ", ");
+    json_num("device_writes_per_op", d.device_writes_per_op, ", ");
+    json_num("cache_hit_ratio", d.cache_hit_ratio, ", ");
+    json_num("commits_per_fdatasync", d.commits_per_sync, ", ");
+    json_num("index_bytes_per_key", d.index_bytes_per_key, ", ");
+    json_num("os_read_bytes_per_op", d.io_read_bytes_per_op, ", ");
+    json_num("os_write_bytes_per_op", d.io_write_bytes_per_op, ", ");
+    json_num("write_amplification", d.write_amp, ", ");
+    json_num("space_amplification", d.space_amp, "}}");
+}
+
+void ab_report_json(const ab_result *results, uint32_t result_count)
+{
+    printf("{\n  \"program\": \"" AB_NAME "\",\n  \"jobs\": [\n");
+    uint32_t printed = 0;
+    for (uint32_t i = 0; i < result_count; i++) {
+        if (results[i].job == NULL) continue;
+        if (printed++ > 0) printf(",\n");
+        json_result(&results[i]);
+    }
+    printf("\n  ]\n}\n");
+}
