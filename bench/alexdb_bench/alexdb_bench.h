@@ -34,6 +34,7 @@
 #define AB_THREAD_COUNT_MAX 256u
 #define AB_VALUE_SIZE_MAX (1u << 20)
 #define AB_SCAN_LENGTH_MAX 100000u
+#define AB_IODEPTH_MAX 1024u
 #define AB_NAME_SIZE_MAX 64u
 
 /* A broken invariant of the benchmark itself (never an engine's error): abort. */
@@ -51,11 +52,20 @@ enum ab_rw {
     AB_RW_READRANDOM,
     AB_RW_READSEQ,
     AB_RW_SCAN,
+    AB_RW_MULTIGET,          /* iodepth keys per op: a loop of gets on every engine */
+    AB_RW_READWHILEWRITING,  /* threads readers + one overwrite writer */
+    AB_RW_YCSB_A,            /* YCSB core workloads A..F, in this order */
+    AB_RW_YCSB_B,
+    AB_RW_YCSB_C,
+    AB_RW_YCSB_D,
+    AB_RW_YCSB_E,
+    AB_RW_YCSB_F,
     AB_RW_COUNT,
 };
 
-enum ab_key_shape { AB_KEYS_UNIFORM, AB_KEYS_SEQUENTIAL };
-enum ab_dist { AB_DIST_UNIFORM, AB_DIST_ZIPFIAN };
+enum ab_key_shape { AB_KEYS_UNIFORM, AB_KEYS_SEQUENTIAL, AB_KEYS_CLUSTERED };
+enum ab_dist { AB_DIST_UNIFORM, AB_DIST_ZIPFIAN, AB_DIST_LATEST };
+#define AB_CLUSTER_BITS 10u   /* key_shape=clustered: 1024 consecutive keys per cluster */
 
 /* One job: [global] merged with its own section, then the command line on top. */
 typedef struct ab_job {
@@ -75,7 +85,8 @@ typedef struct ab_job {
     uint64_t cache_size;               /* bytes, the same for every engine that has a cache */
     bool sync;                         /* every write durable before it returns */
     bool direct;                       /* O_DIRECT where the engine supports it */
-    uint32_t scan_length;              /* keys per scan */
+    uint32_t scan_length;              /* keys per scan (YCSB E: at most this many) */
+    uint32_t iodepth;                  /* multiget: keys per batch */
     uint64_t raw_size;                 /* the raw engine's file; 0 = key_count blocks, >= 64 MiB */
     uint64_t seed;
     bool keep;                         /* keep the databases after the run */
@@ -91,7 +102,12 @@ typedef struct ab_config {
 /* job.c */
 int ab_config_load(ab_config *config, int argc, char **argv); /* 0, -1 error, 1 --help */
 const char *ab_rw_name(int rw);
+const char *ab_dist_name(int dist);
+const char *ab_shape_name(int shape);
 bool ab_rw_writes(int rw);
+bool ab_rw_ycsb(int rw);
+/* The distribution the job's draws use: YCSB's own for ycsb-* (D latest, else zipfian). */
+int ab_job_dist(const ab_job *job);
 
 /* ---- Engines ---- */
 
@@ -128,6 +144,7 @@ typedef struct bench_engine {
     int (*scan)(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn visit, void *arg,
                 uint32_t *visited_out);
     void (*counters)(void *db, ab_counters *out); /* may be NULL */
+    void (*begin_job)(void *db, const ab_job *job); /* before each job, no thread running; may be NULL */
     int (*close)(void *db);
 } bench_engine;
 
@@ -166,6 +183,8 @@ typedef struct ab_result {
     char engine[AB_NAME_SIZE_MAX];
     const ab_job *job;
     bool ran;
+    bool unsupported;                  /* the engine cannot do this job honestly (raw: YCSB E) */
+    const char *unsupported_why;
     uint64_t op_count;                 /* measured ops (a scan is one op) */
     uint64_t item_count;               /* keys read or written (a scan's keys all count) */
     uint64_t notfound_count;
@@ -175,9 +194,17 @@ typedef struct ab_result {
     double io_read_bytes, io_write_bytes; /* /proc/self/io over the job */
     ab_counters before, after;
     double disk_size;                  /* bytes under the engine's directory after the job */
+    /* readwhilewriting: the writer thread (the figures above are the readers') */
+    uint64_t writer_op_count;
+    double writer_seconds;
+    /* YCSB: ops of each kind */
+    uint64_t ycsb_read_count, ycsb_update_count, ycsb_insert_count, ycsb_scan_count, ycsb_rmw_count;
 } ab_result;
 
-int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, ab_result *result);
+/* inserted: keys the engine's database holds beyond index key_count-1 (YCSB D and E
+ * insert indexes key_count + *inserted, ...); the caller keeps it per database. */
+int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, uint64_t *inserted,
+               ab_result *result);
 uint64_t ab_dir_size(const char *dir);
 int ab_remove_tree(const char *dir);
 

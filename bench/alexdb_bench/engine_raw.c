@@ -159,6 +159,12 @@ static uint64_t block_of(const raw_db *db, uint64_t key)
     return ab_index_of(db->job, key) % db->block_count;
 }
 
+/* Keys map back to blocks with the running job's key shape (key_shape may change per job). */
+static void raw_begin_job(void *dbp, const ab_job *job)
+{
+    ((raw_db *)dbp)->job = job;
+}
+
 static int raw_put(void *ctxp, uint64_t key, const void *value, size_t value_size)
 {
     raw_ctx *ctx = ctxp;
@@ -229,5 +235,6 @@ const bench_engine ab_engine_raw = {
     .get = raw_get,
     .scan = raw_scan,
     .counters = NULL,
+    .begin_job = raw_begin_job,
     .close = raw_close,
 };

@@ -23,12 +23,38 @@ typedef struct ab_pair {
 
 static const char *const ab_rw_names[AB_RW_COUNT] = {
     "fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "scan",
+    "multiget", "readwhilewriting", "ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f",
 };
+static const char *const ab_shape_names[] = {"uniform", "sequential", "clustered"};
+static const char *const ab_dist_names[] = {"uniform", "zipfian", "latest"};
 
 const char *ab_rw_name(int rw)
 {
     AB_ASSERT(rw >= 0 && rw < AB_RW_COUNT);
     return ab_rw_names[rw];
+}
+
+const char *ab_dist_name(int dist)
+{
+    AB_ASSERT(dist >= 0 && dist < 3);
+    return ab_dist_names[dist];
+}
+
+const char *ab_shape_name(int shape)
+{
+    AB_ASSERT(shape >= 0 && shape < 3);
+    return ab_shape_names[shape];
+}
+
+bool ab_rw_ycsb(int rw)
+{
+    return rw >= AB_RW_YCSB_A && rw <= AB_RW_YCSB_F;
+}
+
+int ab_job_dist(const ab_job *job)
+{
+    if (!ab_rw_ycsb(job->rw)) return job->dist;
+    return job->rw == AB_RW_YCSB_D ? AB_DIST_LATEST : AB_DIST_ZIPFIAN;
 }
 
 bool ab_rw_writes(int rw)
@@ -95,16 +121,14 @@ static int set_string(char *field, size_t field_size, const char *value)
 /* Applies one option to job: 0, or -1 for an unknown key or a bad value. */
 static int job_set(ab_job *job, const char *key, const char *value)
 {
-    static const char *const shapes[] = {"uniform", "sequential"};
-    static const char *const dists[] = {"uniform", "zipfian"};
     uint64_t n = 0;
     if (strcmp(key, "engine") == 0) return set_string(job->engine, sizeof(job->engine), value);
     if (strcmp(key, "directory") == 0) return set_string(job->directory, sizeof(job->directory), value);
     if (strcmp(key, "name") == 0) return set_string(job->name, sizeof(job->name), value);
     if (strcmp(key, "rw") == 0 || strcmp(key, "workload") == 0)
         return parse_name(value, ab_rw_names, AB_RW_COUNT, &job->rw);
-    if (strcmp(key, "key_shape") == 0) return parse_name(value, shapes, 2, &job->key_shape);
-    if (strcmp(key, "distribution") == 0) return parse_name(value, dists, 2, &job->dist);
+    if (strcmp(key, "key_shape") == 0) return parse_name(value, ab_shape_names, 3, &job->key_shape);
+    if (strcmp(key, "distribution") == 0) return parse_name(value, ab_dist_names, 3, &job->dist);
     if (strcmp(key, "stonewall") == 0) return 0; /* jobs always run one after another */
     if (strcmp(key, "time_based") == 0) return parse_bool(value, &job->time_based);
     if (strcmp(key, "sync") == 0) return parse_bool(value, &job->sync);
@@ -121,6 +145,7 @@ static int job_set(ab_job *job, const char *key, const char *value)
     else if (strcmp(key, "ops") == 0) job->op_count = n;
     else if (strcmp(key, "cache_size") == 0 && n >= (256u << 10)) job->cache_size = n;
     else if (strcmp(key, "scan_length") == 0 && n > 0 && n <= AB_SCAN_LENGTH_MAX) job->scan_length = (uint32_t)n;
+    else if (strcmp(key, "iodepth") == 0 && n > 0 && n <= AB_IODEPTH_MAX) job->iodepth = (uint32_t)n;
     else if (strcmp(key, "raw_size") == 0) job->raw_size = n;
     else if (strcmp(key, "seed") == 0) job->seed = n;
     else return -1;
@@ -138,6 +163,7 @@ static void job_defaults(ab_job *job)
     job->thread_count = 1;
     job->cache_size = 64u << 20;
     job->scan_length = 100;
+    job->iodepth = 16;
     job->seed = 1;
 }
 
@@ -197,9 +223,10 @@ static void usage(void)
            "  Runs each job of the job file (or one job made of the options) and reports it\n"
            "  like fio. Every job-file option is also a --key=value, which overrides the file.\n"
            "  options: engine=alexdb|raw|lmdb|rocksdb|leveldb|sqlite|all directory= rw=\n"
-           "  (fillseq fillrandom overwrite readrandom readseq scan) keys= value_size=\n"
-           "  key_shape=uniform|sequential distribution=uniform|zipfian threads= ops=\n"
-           "  runtime= time_based ramp_time= cache_size= sync= direct= scan_length=\n"
+           "  (fillseq fillrandom overwrite readrandom readseq scan multiget readwhilewriting\n"
+           "  ycsb-a .. ycsb-f) keys= value_size= key_shape=uniform|sequential|clustered\n"
+           "  distribution=uniform|zipfian|latest threads= ops= runtime= time_based\n"
+           "  ramp_time= cache_size= sync= direct= scan_length= iodepth=\n"
            "  raw_size= seed= keep= stonewall; --output-format=normal|json\n"
            "  Details: bench/README.md \"alexdb-bench\".\n");
 }

@@ -63,12 +63,13 @@ static int run_engine(const bench_engine *engine, const ab_config *config, ab_re
     void *db = NULL;
     if (engine->open(first, dir, &db) != 0) return -1;
     int rc = 0;
+    uint64_t inserted = 0; /* YCSB D/E inserts, kept across the jobs on this database */
     for (uint32_t j = 0; j < config->job_count && rc == 0; j++) {
         ab_result *r = &results[j];
         snprintf(r->engine, sizeof(r->engine), "%s", engine->name);
-        rc = ab_run_job(engine, db, &config->jobs[j], r);
+        rc = ab_run_job(engine, db, &config->jobs[j], &inserted, r);
         r->disk_size = (double)ab_dir_size(dir);
-        if (rc == 0 && !config->json) ab_report_job_text(r);
+        if (rc == 0 && !config->json) ab_report_job_text(r); /* prints "not supported" too */
         fflush(stdout);
     }
     if (engine->close(db) != 0) rc = -1;

@@ -64,15 +64,32 @@ void ab_report_job_text(const ab_result *r)
     const ab_job *job = r->job;
     char rate[32], bw[32];
     double ops_s = rate_of(r, (double)r->op_count), items_s = rate_of(r, (double)r->item_count);
-    printf("%s: (engine=%s, rw=%s, keys=%" PRIu64 ", value_size=%u, threads=%u, distribution=%s)\n",
-           job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size,
-           job->thread_count, job->dist == AB_DIST_ZIPFIAN ? "zipfian" : "uniform");
+    printf("%s: (engine=%s, rw=%s, keys=%" PRIu64 ", value_size=%u, threads=%u, distribution=%s, "
+           "key_shape=%s)\n", job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size,
+           job->thread_count, ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape));
+    if (r->unsupported) {
+        printf("  not supported: %s %s\n", r->engine, r->unsupported_why);
+        return;
+    }
     bench_format_rate(ops_s, rate, sizeof(rate));
     printf("  %s: IOPS=%s, BW=%.1fMB/s (%.1fMiB/s) (%" PRIu64 " ops, %" PRIu64 " keys, %.2f s)\n",
-           ab_rw_writes(job->rw) ? "write" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
+           ab_rw_writes(job->rw) ? "write" : ab_rw_ycsb(job->rw) ? "mixed" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
            items_s * (8.0 + job->value_size) / 1048576.0, r->op_count, r->item_count, r->seconds);
-    if (r->item_count != r->op_count)
+    if (job->rw == AB_RW_MULTIGET)
+        printf("    multiget: batches/s=%s, keys/s=%s (iodepth=%u keys per batch, a loop of gets)\n", rate,
+               bench_format_rate(items_s, bw, sizeof(bw)), job->iodepth);
+    else if (r->item_count != r->op_count)
         printf("    keys/s=%s\n", bench_format_rate(items_s, bw, sizeof(bw)));
+    if (job->rw == AB_RW_READWHILEWRITING) {
+        char wrate[32];
+        double w_s = r->writer_seconds > 0 ? (double)r->writer_op_count / r->writer_seconds : 0;
+        printf("    writer (1 thread, overwrite, not in the figures above): IOPS=%s (%" PRIu64 " ops, %.2f s)\n",
+               bench_format_rate(w_s, wrate, sizeof(wrate)), r->writer_op_count, r->writer_seconds);
+    }
+    if (ab_rw_ycsb(job->rw))
+        printf("    ycsb ops: read=%" PRIu64 " update=%" PRIu64 " insert=%" PRIu64 " scan=%" PRIu64
+               " read-modify-write=%" PRIu64 "\n", r->ycsb_read_count, r->ycsb_update_count,
+               r->ycsb_insert_count, r->ycsb_scan_count, r->ycsb_rmw_count);
     if (r->notfound_count > 0) printf("    not found: %" PRIu64 "\n", r->notfound_count);
     printf("    lat (usec): min=%.2f, max=%.2f, avg=%.2f, stdev=%.2f\n", r->lat_min_us, r->lat_max_us,
            r->lat_avg_us, r->lat_stdev_us);
@@ -112,7 +129,7 @@ void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t j
         for (uint32_t e = 0; e < engine_count; e++) {
             const ab_result *r = &results[e * job_count + j];
             char rate[32], cell[48];
-            if (!r->ran) { printf(" %18s", "-"); continue; }
+            if (!r->ran) { printf(" %18s", r->unsupported ? "not supported" : "-"); continue; }
             double ops_s = rate_of(r, (double)r->op_count);
             bench_format_rate(ops_s, rate, sizeof(rate));
             const ab_result *base = alexdb_column >= 0 ? &results[(uint32_t)alexdb_column * job_count + j] : NULL;
@@ -135,14 +152,21 @@ static void json_result(const ab_result *r)
 {
     const ab_job *job = r->job;
     printf("    {\"jobname\": \"%s\", \"engine\": \"%s\", \"rw\": \"%s\", \"keys\": %" PRIu64
-           ", \"value_size\": %u, \"threads\": %u, \"distribution\": \"%s\", \"ok\": %s,\n",
+           ", \"value_size\": %u, \"threads\": %u, \"distribution\": \"%s\", \"key_shape\": \"%s\", "
+           "\"iodepth\": %u, \"ok\": %s, \"supported\": %s,\n",
            job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size, job->thread_count,
-           job->dist == AB_DIST_ZIPFIAN ? "zipfian" : "uniform", r->ran ? "true" : "false");
+           ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape), job->iodepth,
+           r->ran ? "true" : "false", r->unsupported ? "false" : "true");
     printf("     \"ops\": %" PRIu64 ", \"keys_done\": %" PRIu64 ", \"notfound\": %" PRIu64 ", ", r->op_count,
            r->item_count, r->notfound_count);
     json_num("seconds", r->seconds, ", ");
     json_num("iops", rate_of(r, (double)r->op_count), ", ");
-    json_num("bw_bytes", rate_of(r, (double)r->item_count) * (8.0 + job->value_size), ",\n");
+    json_num("bw_bytes", rate_of(r, (double)r->item_count) * (8.0 + job->value_size), ", ");
+    json_num("keys_per_s", rate_of(r, (double)r->item_count), ", ");
+    json_num("writer_iops", r->writer_seconds > 0 ? (double)r->writer_op_count / r->writer_seconds : -1, ", ");
+    printf("\"ycsb_ops\": {\"read\": %" PRIu64 ", \"update\": %" PRIu64 ", \"insert\": %" PRIu64
+           ", \"scan\": %" PRIu64 ", \"read_modify_write\": %" PRIu64 "},\n", r->ycsb_read_count,
+           r->ycsb_update_count, r->ycsb_insert_count, r->ycsb_scan_count, r->ycsb_rmw_count);
     printf("     \"lat_us\": {");
     json_num("min", r->lat_min_us, ", ");
     json_num("max", r->lat_max_us, ", ");

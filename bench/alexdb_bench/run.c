@@ -1,9 +1,17 @@
 /*
  * run.c: one job on one engine. Keys are indexes 0..keys-1 mapped to u64 keys by the key
  * shape (uniform: a bijective mix, so keys spread over all of u64; sequential:
- * nanosecond timestamps 1 us apart). Values are derived from the key, so every read is
- * checked. Requests draw an index uniformly or from a scrambled zipfian (YCSB's
- * generator, theta 0.99, ranks scattered by FNV-1a so hot keys are not neighbours).
+ * nanosecond timestamps 1 us apart; clustered: runs of 1024 consecutive keys, each run at a
+ * mixed place in u64). Values are derived from the key, so every read is checked.
+ * Requests draw an index uniformly, from a scrambled zipfian (YCSB's generator, theta
+ * 0.99, ranks scattered by FNV-1a so hot keys are not neighbours), or from YCSB's latest
+ * (the same zipfian's rank counted down from the newest index: the last fill index or
+ * the last YCSB insert).
+ *
+ * readwhilewriting adds one writer thread to the job's readers; it overwrites until the
+ * readers are done and is reported on its own. The YCSB workloads draw each op's kind
+ * (read, update, insert, scan, read-modify-write) and time each op as one; inserts take
+ * fresh indexes after every key the database already holds.
  *
  * Threads claim ops from one shared counter in small batches, so a job with an op budget
  * does exactly that many ops whatever the thread count; fills claim indexes (fillseq in
@@ -17,6 +25,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <sched.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,6 +38,8 @@
 #define AB_MIX_K1 0xbf58476d1ce4e5b9ULL
 #define AB_MIX_K2 0x94d049bb133111ebULL
 #define AB_ZIPF_THETA 0.99
+#define AB_CLUSTER_MASK ((1ULL << (64 - AB_CLUSTER_BITS)) - 1) /* cluster numbers: 54 bits */
+#define AB_CLUSTER_SHIFT ((64 - AB_CLUSTER_BITS) / 2)          /* x ^= x >> 27 is an involution */
 
 void ab_assert_fail(const char *cond, const char *file, int line)
 {
@@ -65,6 +76,13 @@ static uint64_t mul_inverse(uint64_t a)
 uint64_t ab_key_of(const ab_job *job, uint64_t index)
 {
     if (job->key_shape == AB_KEYS_SEQUENTIAL) return AB_SEQ_BASE_NS + index * AB_SEQ_STEP_NS;
+    if (job->key_shape == AB_KEYS_CLUSTERED) { /* a bijective mix of the cluster number, mod 2^54 */
+        uint64_t c = (index >> AB_CLUSTER_BITS) * AB_MIX_K1 & AB_CLUSTER_MASK;
+        c ^= c >> AB_CLUSTER_SHIFT;
+        c = c * AB_MIX_K2 & AB_CLUSTER_MASK;
+        c ^= c >> AB_CLUSTER_SHIFT;
+        return c << AB_CLUSTER_BITS | (index & ((1ULL << AB_CLUSTER_BITS) - 1));
+    }
     uint64_t x = index * AB_MIX_K1;
     x ^= x >> 32;
     x *= AB_MIX_K2;
@@ -74,6 +92,14 @@ uint64_t ab_key_of(const ab_job *job, uint64_t index)
 uint64_t ab_index_of(const ab_job *job, uint64_t key)
 {
     if (job->key_shape == AB_KEYS_SEQUENTIAL) return (key - AB_SEQ_BASE_NS) / AB_SEQ_STEP_NS;
+    if (job->key_shape == AB_KEYS_CLUSTERED) {
+        uint64_t c = key >> AB_CLUSTER_BITS;
+        c ^= c >> AB_CLUSTER_SHIFT;
+        c = c * mul_inverse(AB_MIX_K2) & AB_CLUSTER_MASK;
+        c ^= c >> AB_CLUSTER_SHIFT;
+        c = c * mul_inverse(AB_MIX_K1) & AB_CLUSTER_MASK;
+        return c << AB_CLUSTER_BITS | (key & ((1ULL << AB_CLUSTER_BITS) - 1));
+    }
     uint64_t x = key ^ (key >> 32);
     x *= mul_inverse(AB_MIX_K2);
     x ^= x >> 32;
@@ -191,7 +217,12 @@ typedef struct ab_shared {
     void *db;
     const ab_job *job;
     zipf zipf;
+    int dist;                   /* ab_job_dist() */
     uint64_t op_budget;         /* UINT64_MAX: until the deadline */
+    uint64_t insert_base;       /* the first index a YCSB insert may take */
+    _Atomic uint64_t insert_claimed, insert_done;
+    _Atomic uint32_t readers_running; /* readwhilewriting: the writer stops at 0 */
+    _Atomic bool writer_started;      /* readwhilewriting: the readers start after the writer */
     _Atomic uint64_t next_op;
     _Atomic bool failed;
     bench_gate gate;
@@ -202,10 +233,12 @@ typedef struct ab_thread {
     pthread_t thread;
     ab_shared *shared;
     uint32_t index;
+    bool writer;                /* readwhilewriting's writer */
     uint64_t rng;
     uint64_t seq_key;           /* readseq: where the next chunk starts (wraps at the end) */
     latency_hist *hist;
     uint64_t op_count, item_count, notfound_count;
+    uint64_t kind_count[5];     /* YCSB: read, update, insert, scan, read-modify-write */
     uint64_t lat_min_ns, lat_max_ns;
     double lat_sum_ns, lat_sumsq_ns;
     uint64_t last_op_ns;
@@ -213,10 +246,18 @@ typedef struct ab_thread {
     int rc;
 } ab_thread;
 
+enum { KIND_READ, KIND_UPDATE, KIND_INSERT, KIND_SCAN, KIND_RMW };
+
 static uint64_t draw_index(ab_thread *t)
 {
-    const ab_job *job = t->shared->job;
-    if (job->dist == AB_DIST_ZIPFIAN) return fnv1a64(zipf_next(&t->shared->zipf, &t->rng)) % job->key_count;
+    const ab_shared *sh = t->shared;
+    const ab_job *job = sh->job;
+    if (sh->dist == AB_DIST_ZIPFIAN) return fnv1a64(zipf_next(&sh->zipf, &t->rng)) % job->key_count;
+    if (sh->dist == AB_DIST_LATEST) { /* YCSB's SkewedLatestGenerator: newest first */
+        uint64_t limit = sh->insert_base + atomic_load_explicit(&t->shared->insert_done, memory_order_relaxed);
+        uint64_t rank = zipf_next(&sh->zipf, &t->rng);
+        return rank < limit ? limit - 1 - rank : 0;
+    }
     return rng_next(&t->rng) % job->key_count;
 }
 
@@ -238,12 +279,83 @@ static int scan_visit(void *arg, uint64_t key, const void *value, size_t value_s
     return ab_value_check(s->job, key, value, value_size);
 }
 
+/* Gets key and checks its value (not found is counted, not an error): 0 or -1. */
+static int read_one(ab_thread *t, void *ctx, uint64_t key)
+{
+    const ab_shared *sh = t->shared;
+    const ab_job *job = sh->job;
+    size_t size = 0;
+    int rc = sh->engine->get(ctx, key, t->buf, AB_VALUE_SIZE_MAX, &size);
+    t->item_count++;
+    if (rc == 1) { t->notfound_count++; return 0; }
+    if (rc != 0) return -1;
+    if (job->plant_wrong_value && size > 0) t->buf[size - 1] ^= 1;
+    return ab_value_check(job, key, t->buf, size);
+}
+
+static int write_one(ab_thread *t, void *ctx, uint64_t key)
+{
+    const ab_job *job = t->shared->job;
+    ab_value_fill(key, t->buf, job->value_size);
+    t->item_count++;
+    return t->shared->engine->put(ctx, key, t->buf, job->value_size);
+}
+
+/* Scans count keys from start, checking values (and order where the engine has one). */
+static int scan_keys(ab_thread *t, void *ctx, uint64_t start, uint32_t count, scan_state *s)
+{
+    uint32_t visited = 0;
+    if (t->shared->engine->scan(ctx, start, count, scan_visit, s, &visited) != 0) return -1;
+    t->item_count += visited;
+    return 0;
+}
+
+/* One op of a YCSB core workload: its kind drawn with YCSB's proportions. */
+static int do_ycsb(ab_thread *t, void *ctx)
+{
+    ab_shared *sh = t->shared;
+    const ab_job *job = sh->job;
+    uint64_t pct = rng_next(&t->rng) % 100;
+    int kind = KIND_READ;
+    switch (job->rw) {
+    case AB_RW_YCSB_A: kind = pct < 50 ? KIND_READ : KIND_UPDATE; break;
+    case AB_RW_YCSB_B: kind = pct < 95 ? KIND_READ : KIND_UPDATE; break;
+    case AB_RW_YCSB_C: kind = KIND_READ; break;
+    case AB_RW_YCSB_D: kind = pct < 95 ? KIND_READ : KIND_INSERT; break;
+    case AB_RW_YCSB_E: kind = pct < 95 ? KIND_SCAN : KIND_INSERT; break;
+    case AB_RW_YCSB_F: kind = pct < 50 ? KIND_READ : KIND_RMW; break;
+    default: AB_ASSERT(!"not a YCSB workload");
+    }
+    t->kind_count[kind]++;
+    switch (kind) {
+    case KIND_READ: return read_one(t, ctx, ab_key_of(job, draw_index(t)));
+    case KIND_UPDATE: return write_one(t, ctx, ab_key_of(job, draw_index(t)));
+    case KIND_INSERT: {
+        uint64_t index = sh->insert_base + atomic_fetch_add(&sh->insert_claimed, 1);
+        if (write_one(t, ctx, ab_key_of(job, index)) != 0) return -1;
+        atomic_fetch_add(&sh->insert_done, 1);
+        return 0;
+    }
+    case KIND_SCAN: {
+        scan_state s = {.job = job, .ordered = sh->engine->ordered};
+        uint32_t length = 1 + (uint32_t)(rng_next(&t->rng) % job->scan_length);
+        return scan_keys(t, ctx, ab_key_of(job, draw_index(t)), length, &s);
+    }
+    default: { /* read-modify-write: the read is checked, the write puts the key's value */
+        uint64_t key = ab_key_of(job, draw_index(t));
+        if (read_one(t, ctx, key) != 0) return -1;
+        return write_one(t, ctx, key);
+    }
+    }
+}
+
 /* One op; 0, or -1 after printing why. */
 static int do_op(ab_thread *t, void *ctx, uint64_t op)
 {
     const ab_shared *sh = t->shared;
     const ab_job *job = sh->job;
     uint64_t n = job->key_count;
+    if (ab_rw_ycsb(job->rw)) return do_ycsb(t, ctx);
     switch (job->rw) {
     case AB_RW_FILLSEQ:
     case AB_RW_FILLRANDOM:
@@ -256,25 +368,22 @@ static int do_op(ab_thread *t, void *ctx, uint64_t op)
         t->item_count++;
         return sh->engine->put(ctx, key, t->buf, job->value_size);
     }
-    case AB_RW_READRANDOM: {
-        uint64_t key = ab_key_of(job, draw_index(t));
-        size_t size = 0;
-        int rc = sh->engine->get(ctx, key, t->buf, AB_VALUE_SIZE_MAX, &size);
-        t->item_count++;
-        if (rc == 1) { t->notfound_count++; return 0; }
-        if (rc != 0) return -1;
-        if (job->plant_wrong_value && size > 0) t->buf[size - 1] ^= 1;
-        return ab_value_check(job, key, t->buf, size);
-    }
+    case AB_RW_READRANDOM:
+    case AB_RW_READWHILEWRITING:
+        return read_one(t, ctx, ab_key_of(job, draw_index(t)));
+    case AB_RW_MULTIGET: /* no engine here has a native multi-get wired up: a loop of gets */
+        for (uint32_t i = 0; i < job->iodepth; i++)
+            if (read_one(t, ctx, ab_key_of(job, draw_index(t))) != 0) return -1;
+        return 0;
     case AB_RW_READSEQ:
     case AB_RW_SCAN: {
         scan_state s = {.job = job, .ordered = sh->engine->ordered};
         uint64_t start;
         if (job->rw == AB_RW_SCAN) start = ab_key_of(job, draw_index(t));
         else start = t->seq_key;
-        uint32_t visited = 0;
-        if (sh->engine->scan(ctx, start, job->scan_length, scan_visit, &s, &visited) != 0) return -1;
-        t->item_count += visited;
+        uint64_t before = t->item_count;
+        if (scan_keys(t, ctx, start, job->scan_length, &s) != 0) return -1;
+        uint64_t visited = t->item_count - before;
         if (job->rw == AB_RW_READSEQ) t->seq_key = visited < job->scan_length || s.last_key == UINT64_MAX ? 0 : s.last_key + 1;
         return 0;
     }
@@ -294,6 +403,31 @@ static void record(ab_thread *t, uint64_t ns)
     t->lat_sumsq_ns += (double)ns * (double)ns;
 }
 
+/* readwhilewriting's writer: overwrites drawn keys at full speed until the readers stop. */
+static void writer_loop(ab_thread *t, void *ctx)
+{
+    ab_shared *sh = t->shared;
+    const ab_job *job = sh->job;
+    atomic_store(&sh->writer_started, true);
+    while (!atomic_load_explicit(&sh->failed, memory_order_relaxed) &&
+           atomic_load_explicit(&sh->readers_running, memory_order_relaxed) > 0) {
+        uint64_t begin = ab_now_ns();
+        if (begin >= sh->deadline_ns) break;
+        uint64_t key = ab_key_of(job, draw_index(t));
+        ab_value_fill(key, t->buf, job->value_size);
+        if (sh->engine->put(ctx, key, t->buf, job->value_size) != 0) {
+            t->rc = -1;
+            atomic_store(&sh->failed, true);
+            break;
+        }
+        uint64_t now = ab_now_ns();
+        if (begin >= sh->measure_ns) {
+            t->op_count++;
+            t->last_op_ns = now;
+        }
+    }
+}
+
 static void *thread_main(void *arg)
 {
     ab_thread *t = arg;
@@ -303,6 +437,14 @@ static void *thread_main(void *arg)
     if (t->rc != 0) atomic_store(&sh->failed, true);
     bench_gate_arrive_and_wait(&sh->gate);
     if (t->rc != 0) return NULL;
+    if (t->writer) {
+        writer_loop(t, ctx);
+        sh->engine->thread_close(ctx);
+        return NULL;
+    }
+    while (sh->job->rw == AB_RW_READWHILEWRITING && !atomic_load(&sh->writer_started) &&
+           !atomic_load(&sh->failed))
+        sched_yield(); /* so the readers never run without the writer */
     if (sh->job->rw == AB_RW_READSEQ)
         t->seq_key = ab_key_of(sh->job, sh->job->key_count / sh->job->thread_count * t->index);
     while (!atomic_load_explicit(&sh->failed, memory_order_relaxed)) {
@@ -313,6 +455,8 @@ static void *thread_main(void *arg)
         if (now >= sh->deadline_ns) break;
         for (uint64_t op = first; op < end; op++) {
             uint64_t begin = now, items = t->item_count, notfound = t->notfound_count;
+            uint64_t kinds[5];
+            memcpy(kinds, t->kind_count, sizeof(kinds));
             if (do_op(t, ctx, op) != 0) { t->rc = -1; atomic_store(&sh->failed, true); break; }
             now = ab_now_ns();
             if (begin >= sh->measure_ns) {
@@ -320,11 +464,13 @@ static void *thread_main(void *arg)
             } else { /* ramp_time: done, not counted */
                 t->item_count = items;
                 t->notfound_count = notfound;
+                memcpy(t->kind_count, kinds, sizeof(kinds));
             }
         }
         if (t->rc != 0) break;
         t->last_op_ns = now;
     }
+    atomic_fetch_sub(&sh->readers_running, 1);
     sh->engine->thread_close(ctx);
     return NULL;
 }
@@ -362,6 +508,11 @@ static void merge_threads(ab_thread *threads, uint32_t count, ab_result *r)
         r->op_count += t->op_count;
         r->item_count += t->item_count;
         r->notfound_count += t->notfound_count;
+        r->ycsb_read_count += t->kind_count[KIND_READ];
+        r->ycsb_update_count += t->kind_count[KIND_UPDATE];
+        r->ycsb_insert_count += t->kind_count[KIND_INSERT];
+        r->ycsb_scan_count += t->kind_count[KIND_SCAN];
+        r->ycsb_rmw_count += t->kind_count[KIND_RMW];
         sum += t->lat_sum_ns;
         sumsq += t->lat_sumsq_ns;
         if (t->lat_min_ns < min) min = t->lat_min_ns;
@@ -399,26 +550,39 @@ static int run_threads(ab_shared *sh, ab_thread *threads, uint32_t count)
     return rc;
 }
 
-int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, ab_result *result)
+int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, uint64_t *inserted, ab_result *result)
 {
+    if (job->rw == AB_RW_YCSB_E && !engine->ordered) {
+        result->unsupported = true;
+        result->unsupported_why = "its scans read consecutive blocks, not keys in order, so YCSB E's "
+                                  "scans would be fake";
+        return 0;
+    }
     static ab_shared sh; /* large (the zipf table is not, but the gate must not move) */
     memset(&sh, 0, sizeof(sh));
     sh.engine = engine;
     sh.db = db;
     sh.job = job;
     sh.gate = (bench_gate)BENCH_GATE_INIT;
-    if (job->dist == AB_DIST_ZIPFIAN) zipf_init(&sh.zipf, job->key_count);
+    if (engine->begin_job != NULL) engine->begin_job(db, job);
+    sh.dist = ab_job_dist(job);
+    sh.insert_base = job->key_count + *inserted;
+    if (sh.dist != AB_DIST_UNIFORM) zipf_init(&sh.zipf, job->key_count);
+    uint32_t reader_count = job->thread_count;
+    uint32_t thread_count = reader_count + (job->rw == AB_RW_READWHILEWRITING ? 1u : 0u);
+    atomic_store(&sh.readers_running, reader_count);
     sh.op_budget = ab_rw_writes(job->rw) && job->rw != AB_RW_OVERWRITE ? job->key_count
                    : job->op_count != 0 ? job->op_count : job->key_count;
     if (job->time_based) sh.op_budget = UINT64_MAX;
-    ab_thread *threads = calloc(job->thread_count, sizeof(ab_thread));
+    ab_thread *threads = calloc(thread_count, sizeof(ab_thread));
     result->hist = calloc(1, sizeof(latency_hist));
     if (threads == NULL || result->hist == NULL) { free(threads); return ab_errorf("out of memory"); }
     int rc = 0;
-    for (uint32_t i = 0; i < job->thread_count && rc == 0; i++) {
+    for (uint32_t i = 0; i < thread_count && rc == 0; i++) {
         ab_thread *t = &threads[i];
         t->shared = &sh;
         t->index = i;
+        t->writer = i >= reader_count;
         t->rng = job->seed * 0x100000001b3ULL + i + 1;
         t->lat_min_ns = UINT64_MAX;
         t->hist = calloc(1, sizeof(latency_hist));
@@ -428,20 +592,26 @@ int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, ab_resul
     double io_r0 = 0, io_w0 = 0, io_r1 = 0, io_w1 = 0;
     counters_get(engine, db, &result->before);
     read_proc_io(&io_r0, &io_w0);
-    if (rc == 0) rc = run_threads(&sh, threads, job->thread_count);
+    if (rc == 0) rc = run_threads(&sh, threads, thread_count);
+    *inserted += atomic_load(&sh.insert_claimed);
     uint64_t end_ns = 0;
-    for (uint32_t i = 0; i < job->thread_count; i++)
+    for (uint32_t i = 0; i < reader_count; i++)
         if (threads[i].last_op_ns > end_ns) end_ns = threads[i].last_op_ns;
     read_proc_io(&io_r1, &io_w1);
     counters_get(engine, db, &result->after);
     if (rc == 0) {
-        merge_threads(threads, job->thread_count, result);
+        merge_threads(threads, reader_count, result);
+        for (uint32_t i = reader_count; i < thread_count; i++) {
+            result->writer_op_count += threads[i].op_count;
+            if (threads[i].last_op_ns > sh.measure_ns)
+                result->writer_seconds = (double)(threads[i].last_op_ns - sh.measure_ns) / 1e9;
+        }
         result->seconds = end_ns > sh.measure_ns ? (double)(end_ns - sh.measure_ns) / 1e9 : 0;
         result->io_read_bytes = io_r0 >= 0 && io_r1 >= 0 ? io_r1 - io_r0 : -1;
         result->io_write_bytes = io_w0 >= 0 && io_w1 >= 0 ? io_w1 - io_w0 : -1;
         result->ran = true;
     }
-    for (uint32_t i = 0; i < job->thread_count; i++) {
+    for (uint32_t i = 0; i < thread_count; i++) {
         free(threads[i].hist);
         free(threads[i].buf);
     }
