@@ -75,6 +75,12 @@ int bench_threads_run(void *contexts, size_t context_size, uint32_t count, void 
 double bench_median(const double *values, uint32_t count);
 /* fio's way of writing a rate: 812, 71.2k, 1.05M. Returns buf. */
 const char *bench_format_rate(double rate, char *buf, size_t buf_size);
+/*
+ * Parses a decimal number with an optional suffix k, m, g or t (either case) that
+ * multiplies it by base, base^2, base^3 or base^4 (fio's sizes use 1024; counts 1000).
+ * Returns 0, or -1 if text is not such a number or the value overflows.
+ */
+int bench_parse_scaled(const char *text, uint64_t base, uint64_t *value_out);
 /* Sleeps ns, resuming after signals. */
 void bench_sleep_ns(uint64_t ns);
 

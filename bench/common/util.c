@@ -4,6 +4,7 @@
  */
 #include "bench_common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,4 +39,23 @@ void bench_sleep_ns(uint64_t ns)
     struct timespec left = {.tv_sec = (time_t)(ns / 1000000000ULL), .tv_nsec = (long)(ns % 1000000000ULL)};
     while (nanosleep(&left, &left) != 0 && errno == EINTR) {
     }
+}
+
+int bench_parse_scaled(const char *text, uint64_t base, uint64_t *value_out)
+{
+    if (text == NULL || *text == '\0' || *text == '-') return -1;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text) return -1;
+    static const char suffixes[] = "kmgt";
+    uint64_t scale = 1;
+    const char *suffix = *end != '\0' ? strchr(suffixes, tolower((unsigned char)*end)) : NULL;
+    if (suffix != NULL) {
+        for (const char *s = suffixes; s <= suffix; s++) scale *= base;
+        end++;
+    }
+    if (*end != '\0' || value > UINT64_MAX / scale) return -1;
+    *value_out = (uint64_t)value * scale;
+    return 0;
 }

@@ -38,25 +38,6 @@ static void usage(FILE *to)
             "  --quick               a smoke run of a few seconds (small sizes, 1 round)\n");
 }
 
-static int parse_scaled(const char *text, uint64_t base, uint64_t *value_out)
-{
-    if (text == NULL || *text == '\0' || *text == '-') return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text) return -1;
-    static const char suffixes[] = "kmgt";
-    uint64_t scale = 1;
-    const char *suffix = *end != '\0' ? strchr(suffixes, tolower((unsigned char)*end)) : NULL;
-    if (suffix != NULL) {
-        for (const char *s = suffixes; s <= suffix; s++) scale *= base;
-        end++;
-    }
-    if (*end != '\0' || value > UINT64_MAX / scale) return -1;
-    *value_out = (uint64_t)value * scale;
-    return 0;
-}
-
 static int parse_list(const char *text, uint32_t *items, uint32_t *count_out)
 {
     if (text == NULL || *text == '\0') return -1;
@@ -111,7 +92,7 @@ static int parse_bounded(const char *text, uint64_t base, uint64_t low, uint64_t
                          uint64_t *out)
 {
     uint64_t v = 0;
-    if (parse_scaled(text, base, &v) != 0 || v < low || v > high) return -1;
+    if (bench_parse_scaled(text, base, &v) != 0 || v < low || v > high) return -1;
     *out = v;
     return 0;
 }

@@ -84,25 +84,6 @@ static int parse_u64(const char *text, uint64_t *value_out)
     return 0;
 }
 
-static int parse_size(const char *text, uint64_t *size_out)
-{
-    if (text == NULL || *text == '\0' || *text == '-') return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text) return -1;
-    static const char suffixes[] = "kmgt"; /* fio's: 1k = 1024 */
-    unsigned shift = 0;
-    const char *suffix = *end != '\0' ? strchr(suffixes, tolower((unsigned char)*end)) : NULL;
-    if (suffix != NULL) {
-        shift = 10u * (unsigned)(suffix - suffixes + 1);
-        end++;
-    }
-    if (*end != '\0' || value > (UINT64_MAX >> shift)) return -1;
-    *size_out = (uint64_t)value << shift;
-    return 0;
-}
-
 static int parse_depths(const char *text, bench_options *opt)
 {
     if (text == NULL || *text == '\0') return -1;
@@ -158,8 +139,8 @@ static int parse_option(const char *key, const char *value, bench_options *opt)
         snprintf(opt->dir, sizeof(opt->dir), "%s", value);
         return 0;
     }
-    if (strcmp(key, "file-size") == 0) return parse_size(value, &opt->file_size);
-    if (strcmp(key, "cache") == 0) return parse_size(value, &opt->cache_size);
+    if (strcmp(key, "file-size") == 0) return bench_parse_scaled(value, 1024, &opt->file_size);
+    if (strcmp(key, "cache") == 0) return bench_parse_scaled(value, 1024, &opt->cache_size);
     if (strcmp(key, "depths") == 0) return parse_depths(value, opt);
     if (strcmp(key, "seed") == 0) return parse_u64(value, &opt->seed);
     if (strcmp(key, "verify-pages") == 0) return parse_u64(value, &opt->verify_page_count);

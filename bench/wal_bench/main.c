@@ -79,22 +79,6 @@ static void usage(FILE *to)
             THREAD_COUNT_MAX);
 }
 
-static int parse_size(const char *text, uint64_t *out)
-{
-    if (text == NULL || *text == '\0' || *text == '-') return -1;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text) return -1;
-    static const char suffixes[] = "kmgt";
-    const char *suffix = *end != '\0' ? strchr(suffixes, tolower((unsigned char)*end)) : NULL;
-    unsigned shift = suffix != NULL ? 10u * (unsigned)(suffix - suffixes + 1) : 0;
-    if (suffix != NULL) end++;
-    if (*end != '\0' || value > (UINT64_MAX >> shift)) return -1;
-    *out = (uint64_t)value << shift;
-    return 0;
-}
-
 static int parse_threads(const char *text, options *opt)
 {
     if (text == NULL || *text == '\0') return -1;
@@ -121,10 +105,10 @@ static int parse_option(const char *key, const char *value, options *opt)
         return 0;
     }
     if (strcmp(key, "threads") == 0) return parse_threads(value, opt);
-    if (strcmp(key, "replay-size") == 0) return parse_size(value, &opt->replay_size);
-    if (strcmp(key, "segment-size") == 0) return parse_size(value, &opt->segment_size);
+    if (strcmp(key, "replay-size") == 0) return bench_parse_scaled(value, 1024, &opt->replay_size);
+    if (strcmp(key, "segment-size") == 0) return bench_parse_scaled(value, 1024, &opt->segment_size);
     if (strcmp(key, "rounds") == 0 || strcmp(key, "record-size") == 0) {
-        if (parse_size(value, &n) != 0 || n == 0) return -1;
+        if (bench_parse_scaled(value, 1024, &n) != 0 || n == 0) return -1;
         if (key[1] == 'o' && n > ROUND_COUNT_MAX) return -1;
         if (key[1] == 'e' && n > RECORD_SIZE_MAX) return -1;
         *(key[1] == 'o' ? &opt->rounds : &opt->record_size) = (uint32_t)n;
