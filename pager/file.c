@@ -149,16 +149,20 @@ static void count_completion(pager_file *file, const pager_io_req *req)
                               memory_order_relaxed);
 }
 
+/* The sticky error after a failed write or flush (F2), set once; rc is returned. */
+static int set_sticky(pager_file *file, int rc)
+{
+    int expected = ALEXDB_OK;
+    atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
+    return rc;
+}
+
 static int request_error(pager_file *file, const pager_io_req *req, int err)
 {
     const char *what = req->op == PAGER_IO_READ ? "read" : "write";
     int rc = common_error(common_errno_to_result(err), "%s %s offset %" PRIu64 " size %u: %s",
                           what, file->path, req->offset, req->size, strerror(err));
-    if (req->op == PAGER_IO_WRITE) {
-        int expected = ALEXDB_OK;
-        atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
-    }
-    return rc;
+    return req->op == PAGER_IO_WRITE ? set_sticky(file, rc) : rc;
 }
 
 /*
@@ -292,23 +296,12 @@ int pager_file_sync(pager_file *file)
     int res = file->ops->sync(file);
     if (res < 0) {
         /* Never retried: after a failed fdatasync the page cache state is unknown. */
-        int rc = common_error(common_errno_to_result(-res),
-                              "fdatasync %s: %s; the file refuses further writes", file->path,
-                              strerror(-res));
-        int expected = ALEXDB_OK;
-        atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
-        return rc;
+        return set_sticky(file, common_error(common_errno_to_result(-res),
+                                             "fdatasync %s: %s; the file refuses further writes",
+                                             file->path, strerror(-res)));
     }
     atomic_fetch_add_explicit(&file->sync_count, 1, memory_order_relaxed);
     return ALEXDB_OK;
-}
-
-/* The sticky error after a failed write or flush (F2), set once; rc is returned. */
-static int set_sticky(pager_file *file, int rc)
-{
-    int expected = ALEXDB_OK;
-    atomic_compare_exchange_strong(&file->sticky_error, &expected, rc); /* F2 */
-    return rc;
 }
 
 /*
