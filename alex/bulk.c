@@ -5,22 +5,49 @@
  * in runs of BULK_RUN_PAGES. Big values are written to their overflow runs first.
  * Runs under the exclusive tree lock on an empty index.
  *
- * Where a leaf is built: while the leaves built so far leave at least half of the buffer
- * pool's frames to everything else, in a frame of the pool (pager_pin_new), dirty, so
- * the load itself does no leaf I/O and leaves its pages cached for the reads that follow;
- * the next checkpoint writes them, as it writes every dirty page.
- * Past that budget, in a staging buffer of one run that goes to disk as one write
- * (pager_write_pages), so a load larger than the cache neither evicts page by page nor
- * fills the pool with dirty pages.
+ * Where a leaf is built: around the buffer pool, in staging buffers of one run each.
+ * A full run goes to a writer thread, which seals and writes it as one write while this
+ * thread builds the next run in another buffer (BULK_STAGE_COUNT of them), so building
+ * and writing overlap. The load touches no frame of the pool: it neither evicts what is
+ * cached nor leaves dirty pages for a checkpoint, and memory the process never used
+ * (first-touch page faults) is not taken for pages that are written once and not read.
  *
  * Entry point: alex_bulk_load. Semantics and invariants: alex/README.md.
  */
 #include "index_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #define BULK_RUN_PAGES PAGER_WRITE_RUN_PAGES_MAX
+#define BULK_STAGE_COUNT 8u /* staging buffers: one being built, the rest written or queued */
+
+/* One staged run: the pages [first, first + count) in a buffer of BULK_RUN_PAGES pages. */
+typedef struct bulk_stage {
+    uint8_t *pages;
+    uint64_t first;
+    uint32_t count;
+} bulk_stage;
+
+/*
+ * The writer: stages [written, queued) wait for it or are being written, in order; the
+ * builder fills stage queued % BULK_STAGE_COUNT once queued - written < BULK_STAGE_COUNT.
+ * The first write error stops it; the builder sees rc at its next run.
+ */
+typedef struct bulk_writer {
+    pager *pager;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;  /* any change of queued, written, closing or rc */
+    uint64_t queued;      /* stages handed over, ever */
+    uint64_t written;     /* stages written (or dropped after an error), ever */
+    bool closing;         /* no more stages come */
+    int rc;               /* the first write error */
+    bulk_stage stages[BULK_STAGE_COUNT];
+    uint8_t *buffers;     /* BULK_STAGE_COUNT * BULK_RUN_PAGES pages */
+} bulk_writer;
 
 typedef struct bulk_ctx {
     alex_index *index;
@@ -30,17 +57,104 @@ typedef struct bulk_ctx {
     const uint64_t *overflow_page_nos; /* first page of values[i]'s run; NULL: all inline */
     uint32_t record_size;              /* every value's heap record size; 0: they differ, */
     const uint32_t *record_prefix;     /* ... then the bytes of values[0..i), modulo 2^32 */
-    uint64_t cached_pages_max;         /* leaves the pool may take */
-    uint64_t cached_pages;             /* leaves built in the pool */
-    uint8_t *stage;                    /* BULK_RUN_PAGES pages, made on first use */
-    uint64_t run_first;                /* first page number of the current run */
-    uint32_t run_used;                 /* pages of the run built */
+    bulk_writer writer;
+    bulk_stage *stage;                 /* the run being built; NULL: none */
     uint32_t run_allocated;            /* pages of the run allocated */
-    bool run_staged;                   /* the run is built in stage, not in the pool */
     int rc;
     /* heap_max[c]: the most heap bytes c entries may take in one leaf; -1: none */
     int32_t heap_max[ALEX_LEAF_SLOT_COUNT_MAX];
 } bulk_ctx;
+
+/* Writes every stage queued so far in one submission, again until closed and drained. */
+static void *writer_main(void *arg)
+{
+    bulk_writer *w = arg;
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        while (w->written == w->queued && !w->closing) pthread_cond_wait(&w->cond, &w->lock);
+        if (w->written == w->queued) break;
+        uint64_t from = w->written;
+        uint64_t to = w->queued;
+        int rc = w->rc;
+        pthread_mutex_unlock(&w->lock);
+        pager_page_run runs[BULK_STAGE_COUNT];
+        uint32_t run_count = 0;
+        for (uint64_t i = from; i < to; i++) {
+            const bulk_stage *stage = &w->stages[i % BULK_STAGE_COUNT];
+            runs[run_count++] = (pager_page_run){stage->first, stage->count, stage->pages};
+        }
+        if (rc == ALEXDB_OK) rc = pager_write_runs(w->pager, runs, run_count, 0);
+        pthread_mutex_lock(&w->lock);
+        if (w->rc == ALEXDB_OK) w->rc = rc;
+        w->written = to;
+        pthread_cond_broadcast(&w->cond);
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static int writer_start(bulk_writer *w, pager *p)
+{
+    *w = (bulk_writer){.pager = p};
+    if (posix_memalign((void **)&w->buffers, PAGER_PAGE_SIZE,
+                       (size_t)BULK_STAGE_COUNT * BULK_RUN_PAGES * PAGER_PAGE_SIZE) != 0) {
+        w->buffers = NULL;
+        return common_error(ALEXDB_NOMEM, "bulk load: out of memory");
+    }
+    for (uint32_t i = 0; i < BULK_STAGE_COUNT; i++) {
+        w->stages[i].pages = w->buffers + (size_t)i * BULK_RUN_PAGES * PAGER_PAGE_SIZE;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+        pthread_cond_destroy(&w->cond);
+        pthread_mutex_destroy(&w->lock);
+        free(w->buffers);
+        w->buffers = NULL;
+        return common_error(ALEXDB_NOMEM, "bulk load: cannot start the writer thread");
+    }
+    w->started = true;
+    return ALEXDB_OK;
+}
+
+/* Waits for a free staging buffer; NULL after a write error (*rc_out says which). */
+static bulk_stage *writer_acquire(bulk_writer *w, int *rc_out)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->queued - w->written >= BULK_STAGE_COUNT && w->rc == ALEXDB_OK) {
+        pthread_cond_wait(&w->cond, &w->lock);
+    }
+    int rc = w->rc;
+    bulk_stage *stage = rc == ALEXDB_OK ? &w->stages[w->queued % BULK_STAGE_COUNT] : NULL;
+    pthread_mutex_unlock(&w->lock);
+    *rc_out = rc;
+    return stage;
+}
+
+/* Hands the stage writer_acquire gave over to the writer. */
+static void writer_queue(bulk_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->queued++;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits until every queued stage is written, stops the thread; the first write error. */
+static int writer_finish(bulk_writer *w)
+{
+    if (!w->started) return ALEXDB_OK;
+    pthread_mutex_lock(&w->lock);
+    w->closing = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w->buffers);
+    w->started = false;
+    return w->rc;
+}
 
 /*
  * alex_leaf_fits(c, h, ALEX_LEAF_DENSITY_BUILD) as a table over c: more heap bytes leave
@@ -73,36 +187,33 @@ static bool bulk_fits(void *ctx, uint64_t first, uint32_t count)
     return heap <= (uint32_t)b->heap_max[count];
 }
 
-/* Ends the current run: writes its staged leaves, gives back the pages not used. */
-static int run_end(bulk_ctx *b)
+/* Ends the current run: hands its leaves to the writer, gives back the pages not used. */
+static void run_end(bulk_ctx *b)
 {
-    int rc = ALEXDB_OK;
-    if (b->run_staged && b->run_used > 0) {
-        rc = pager_write_pages(b->index->pager, b->run_first, b->run_used, b->stage, 0);
+    if (b->stage == NULL) return;
+    if (b->run_allocated > b->stage->count) {
+        alex_pages_release(b->index, b->stage->first + b->stage->count,
+                           b->run_allocated - b->stage->count);
     }
-    if (b->run_allocated > b->run_used) {
-        alex_pages_release(b->index, b->run_first + b->run_used, b->run_allocated - b->run_used);
-    }
-    b->run_used = b->run_allocated = 0;
-    return rc;
+    if (b->stage->count > 0) writer_queue(&b->writer);
+    b->stage = NULL;
+    b->run_allocated = 0;
 }
 
-/* Ends the current run and allocates the next, in the pool while the budget allows. */
+/* Ends the current run and starts the next in a free staging buffer. */
 static int run_next(bulk_ctx *b)
 {
-    int rc = run_end(b);
-    if (rc == ALEXDB_OK) rc = alex_pages_alloc(b->index, BULK_RUN_PAGES, &b->run_first);
+    run_end(b);
+    int rc = ALEXDB_OK;
+    bulk_stage *stage = writer_acquire(&b->writer, &rc);
+    if (stage == NULL) return rc;
+    rc = alex_pages_alloc(b->index, BULK_RUN_PAGES, &stage->first);
     if (rc != ALEXDB_OK) return rc;
+    stage->count = 0;
+    b->stage = stage;
     b->run_allocated = BULK_RUN_PAGES;
-    b->run_staged = b->cached_pages + BULK_RUN_PAGES > b->cached_pages_max;
-    if (!b->run_staged) return ALEXDB_OK;
-    if (b->stage == NULL &&
-        posix_memalign((void **)&b->stage, PAGER_PAGE_SIZE, BULK_RUN_PAGES * PAGER_PAGE_SIZE) != 0) {
-        b->stage = NULL;
-        return common_error(ALEXDB_NOMEM, "bulk load: out of memory");
-    }
     /* Written around the cache: no stale copy of a reused page may stay in it. */
-    for (uint32_t i = 0; i < BULK_RUN_PAGES; i++) pager_discard(b->index->pager, b->run_first + i);
+    for (uint32_t i = 0; i < BULK_RUN_PAGES; i++) pager_discard(b->index->pager, stage->first + i);
     return ALEXDB_OK;
 }
 
@@ -120,48 +231,23 @@ static void values_get(const bulk_ctx *b, uint64_t first, uint32_t count, alex_v
     }
 }
 
-/* Builds the leaf in a new frame of the pool (pager P9: latched while it changes). */
-static int leaf_cached(bulk_ctx *b, uint64_t page_no, uint64_t first, const alex_value *values,
-                       uint32_t count, uint64_t low, uint64_t high)
-{
-    pager_frame *frame = NULL;
-    int rc = pager_pin_new(b->index->pager, page_no, PAGER_KIND_LEAF, &frame);
-    if (rc != ALEXDB_OK) return rc;
-    pager_latch_exclusive(frame);
-    rc = alex_leaf_build_sorted(pager_frame_data(frame), b->keys + first, values, count, low, high,
-                                ALEX_LEAF_DENSITY_BUILD);
-    ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
-    pager_mark_dirty(b->index->pager, frame, 0);
-    pager_unlatch(frame);
-    pager_unpin(b->index->pager, frame);
-    b->cached_pages++;
-    return ALEXDB_OK;
-}
-
 static int bulk_make_leaf(void *ctx, uint64_t first, uint32_t count, uint64_t low, uint64_t high,
                           uint64_t *page_no_out)
 {
     bulk_ctx *b = ctx;
     ALEXDB_ASSERT(count <= ALEX_LEAF_SLOT_COUNT_MAX);
-    if (b->run_used == b->run_allocated) {
+    if (b->stage == NULL || b->stage->count == b->run_allocated) {
         int rc = run_next(b);
         if (rc != ALEXDB_OK) return b->rc = rc;
     }
     alex_value values[ALEX_LEAF_SLOT_COUNT_MAX];
     values_get(b, first, count, values);
-    uint64_t page_no = b->run_first + b->run_used;
-    if (b->run_staged) {
-        uint8_t *page = b->stage + (size_t)b->run_used * PAGER_PAGE_SIZE;
-        pager_page_init(page, PAGER_KIND_LEAF);
-        int rc = alex_leaf_build_sorted(page, b->keys + first, values, count, low, high,
-                                        ALEX_LEAF_DENSITY_BUILD);
-        ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
-    } else {
-        int rc = leaf_cached(b, page_no, first, values, count, low, high);
-        if (rc != ALEXDB_OK) return b->rc = rc;
-    }
-    b->run_used++;
-    *page_no_out = page_no;
+    uint8_t *page = b->stage->pages + (size_t)b->stage->count * PAGER_PAGE_SIZE;
+    pager_page_init(page, PAGER_KIND_LEAF);
+    int rc = alex_leaf_build_sorted(page, b->keys + first, values, count, low, high,
+                                    ALEX_LEAF_DENSITY_BUILD);
+    ALEXDB_ASSERT(rc == ALEXDB_OK); /* bulk_fits said so */
+    *page_no_out = b->stage->first + b->stage->count++;
     return ALEXDB_OK;
 }
 
@@ -238,21 +324,18 @@ static int overflow_write(alex_index *index, const uint64_t *keys, const void *c
     return ALEXDB_OK;
 }
 
-/* What the load may fill with its leaves: the dirty frames a checkpoint waits for. */
-static uint64_t cached_pages_budget(alex_index *index)
-{
-    return pager_dirty_budget(index->pager);
-}
-
 static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
 {
     alex_route route;
     alex_inner_route(index->inner, 0, &route);
     uint64_t old_root = route.leaf_page_no;
-    int rc = alex_inner_bulk_load(index->inner, b->keys, count, bulk_fits, bulk_make_leaf, b);
+    int rc = writer_start(&b->writer, index->pager);
+    if (rc != ALEXDB_OK) return rc;
+    rc = alex_inner_bulk_load(index->inner, b->keys, count, bulk_fits, bulk_make_leaf, b);
     if (rc == ALEXDB_OK) rc = b->rc;
-    int end_rc = run_end(b);
-    if (rc == ALEXDB_OK) rc = end_rc;
+    run_end(b);
+    int write_rc = writer_finish(&b->writer);
+    if (rc == ALEXDB_OK) rc = write_rc;
     if (rc != ALEXDB_OK) {
         int expected = ALEXDB_OK;
         atomic_compare_exchange_strong(&index->failed, &expected, rc);
@@ -283,11 +366,9 @@ static int bulk_load_locked(alex_index *index, bulk_ctx *b, size_t count)
     if (rc == ALEXDB_OK) {
         b->record_prefix = prefix;
         b->overflow_page_nos = overflow_page_nos;
-        b->cached_pages_max = cached_pages_budget(index);
         heap_max_make(b);
         rc = bulk_run(index, b, count);
     }
-    free(b->stage);
     free(overflow_page_nos);
     free(prefix);
     return rc;

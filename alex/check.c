@@ -1,8 +1,9 @@
 /*
  * check.c: alex_check, the full integrity check behind alexdb_check(). Under the persist
- * lock (no checkpoint runs meanwhile) and the shared tree lock it visits every leaf in key order and verifies: the page is a valid leaf
- * (pager and leaf checks), its fences equal the key range the inner nodes route to it
- * (A3), the key count adds up, every overflow run reads back valid, and no page is
+ * lock (no checkpoint runs meanwhile) and the shared tree lock it visits every leaf in
+ * key order, reading CHECK_BATCH at a time in one submission, and verifies: the page is
+ * a valid leaf (pager and leaf checks), its fences equal the key range the inner nodes
+ * route to it (A3), the key count adds up, every overflow run reads back valid, and no page is
  * owned twice by leaves, overflow runs, the metadata run and the free list (A6).
  */
 #include "index_int.h"
@@ -10,8 +11,21 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+/* Leaves read in one submission: enough to keep the device busy, few enough for the
+ * smallest cache (PAGER_CACHE_SIZE_MIN) to hold pinned. */
+#define CHECK_BATCH 16u
+
+/* A leaf the walk reached, with the key range the inner nodes route to it. */
+typedef struct check_leaf_ref {
+    uint64_t page_no;
+    uint64_t low;
+    uint64_t high;
+} check_leaf_ref;
+
 typedef struct check_ctx {
     alex_index *index;
+    check_leaf_ref batch[CHECK_BATCH]; /* leaves whose reads go out together */
+    uint32_t batch_count;
     uint8_t *owned;       /* one byte per page: 1 once something owns it */
     uint64_t page_count;
     uint64_t key_count;
@@ -60,27 +74,46 @@ static int check_values(check_ctx *c, const uint8_t *page)
     return ALEXDB_OK;
 }
 
-static int check_leaf(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
+static int check_leaf(check_ctx *c, const check_leaf_ref *leaf, pager_frame *frame)
 {
-    check_ctx *c = ctx;
-    int rc = claim(c, page_no, 1, "leaf");
-    pager_frame *frame = NULL;
-    if (rc == ALEXDB_OK) rc = pager_pin(c->index->pager, page_no, PAGER_PIN_SCAN, &frame);
-    if (rc != ALEXDB_OK) return rc;
     pager_latch_shared(frame);
     const uint8_t *page = pager_frame_data(frame);
     uint64_t fence_low, fence_high;
     alex_leaf_fences(page, &fence_low, &fence_high);
-    if (fence_low != low || fence_high != high) {
+    int rc = ALEXDB_OK;
+    if (fence_low != leaf->low || fence_high != leaf->high) {
         rc = common_corrupt(pager_file_path(pager_get_file(c->index->pager)),
-                            page_no * PAGER_PAGE_SIZE, "leaf %" PRIu64 " has fences [%" PRIu64
+                            leaf->page_no * PAGER_PAGE_SIZE, "leaf %" PRIu64 " has fences [%" PRIu64
                             ", %" PRIu64 "] but the index routes [%" PRIu64 ", %" PRIu64 "] to it",
-                            page_no, fence_low, fence_high, low, high);
+                            leaf->page_no, fence_low, fence_high, leaf->low, leaf->high);
     }
     if (rc == ALEXDB_OK) rc = check_values(c, page);
     pager_unlatch(frame);
-    pager_unpin(c->index->pager, frame);
     return rc;
+}
+
+/* Checks the batched leaves, their reads submitted together (pager_pin_many). */
+static int check_batch(check_ctx *c)
+{
+    uint64_t page_nos[CHECK_BATCH] = {0};
+    pager_frame *frames[CHECK_BATCH];
+    uint32_t count = c->batch_count;
+    c->batch_count = 0;
+    for (uint32_t i = 0; i < count; i++) page_nos[i] = c->batch[i].page_no;
+    int rc = pager_pin_many(c->index->pager, page_nos, count, PAGER_PIN_SCAN, frames);
+    if (rc != ALEXDB_OK) return rc; /* none is pinned */
+    for (uint32_t i = 0; rc == ALEXDB_OK && i < count; i++) rc = check_leaf(c, &c->batch[i], frames[i]);
+    for (uint32_t i = 0; i < count; i++) pager_unpin(c->index->pager, frames[i]);
+    return rc;
+}
+
+static int check_leaf_visit(void *ctx, uint64_t page_no, uint64_t low, uint64_t high)
+{
+    check_ctx *c = ctx;
+    int rc = claim(c, page_no, 1, "leaf");
+    if (rc != ALEXDB_OK) return rc;
+    c->batch[c->batch_count++] = (check_leaf_ref){page_no, low, high};
+    return c->batch_count == CHECK_BATCH ? check_batch(c) : ALEXDB_OK;
 }
 
 int alex_check(alex_index *index)
@@ -104,7 +137,8 @@ int alex_check(alex_index *index)
         rc = claim(&c, index->pending.runs[i].first, index->pending.runs[i].count, "freed run");
     }
     pthread_mutex_unlock(&index->free_lock);
-    if (rc == ALEXDB_OK) rc = alex_inner_for_each_leaf(index->inner, check_leaf, &c);
+    if (rc == ALEXDB_OK) rc = alex_inner_for_each_leaf(index->inner, check_leaf_visit, &c);
+    if (rc == ALEXDB_OK && c.batch_count > 0) rc = check_batch(&c);
     if (rc == ALEXDB_OK && c.key_count != atomic_load(&index->key_count)) {
         rc = common_corrupt(pager_file_path(pager_get_file(index->pager)), 0,
                             "the leaves hold %" PRIu64 " keys, the index counts %" PRIu64,

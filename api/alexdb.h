@@ -148,7 +148,9 @@ ALEXDB_API int alexdb_checkpoint(alexdb *db);
  * Loads count pairs into an EMPTY database: keys strictly increasing, values[i] of
  * value_sizes[i] bytes (copied). Builds the index with ALEX's bulk-load algorithm and
  * bypasses the log: it ends with a checkpoint, so once it returns ALEXDB_OK the load is
- * durable; after a crash during it the database is as before it. Returns ALEXDB_OK,
+ * durable; after a crash during it the database is as before it. The leaves are
+ * written straight to the file (a helper thread writes while the next are built), not
+ * through the cache: the first read of each afterwards reads it. Returns ALEXDB_OK,
  * ALEXDB_INVALID (not empty, keys not increasing, NULL arrays), or the errors of
  * alexdb_put. Not atomic: after an error the handle refuses writes.
  */

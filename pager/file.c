@@ -402,6 +402,22 @@ int pager_file_zero_extend(pager_file *file, uint64_t offset, uint64_t size)
     return rc;
 }
 
+int pager_file_allocate(pager_file *file, uint64_t offset, uint64_t size)
+{
+    ALEXDB_ASSERT(file != NULL);
+    ALEXDB_ASSERT((offset | size) % PAGER_SECTOR_SIZE == 0);
+    if ((file->flags & PAGER_OPEN_READONLY) || atomic_load(&file->sticky_error) != ALEXDB_OK) {
+        return common_error(ALEXDB_READONLY, "allocate %s: the file refuses writes", file->path);
+    }
+    int res = file->ops->allocate != NULL ? file->ops->allocate(file, offset, size) : -EOPNOTSUPP;
+    if (res == 0) return ALEXDB_OK;
+    if (res != -EOPNOTSUPP && res != -ENOSYS) {
+        return common_error(common_errno_to_result(-res), "fallocate %s offset %" PRIu64
+                            " size %" PRIu64 ": %s", file->path, offset, size, strerror(-res));
+    }
+    return pager_file_zero_extend(file, offset, size);
+}
+
 int pager_file_truncate(pager_file *file, uint64_t size)
 {
     ALEXDB_ASSERT(file != NULL);

@@ -6,6 +6,7 @@
 #include "pager_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 static int posix_open(pager_file *file, int open_flags)
@@ -45,6 +46,11 @@ static int posix_sync(pager_file *file)
     return fdatasync(file->fd) == 0 ? 0 : -errno;
 }
 
+int pager_io_fallocate(pager_file *file, uint64_t offset, uint64_t size)
+{
+    return fallocate(file->fd, 0, (off_t)offset, (off_t)size) == 0 ? 0 : -errno;
+}
+
 const pager_io_ops pager_io_posix_ops = {
     .name = "posix",
     .open = posix_open,
@@ -52,4 +58,5 @@ const pager_io_ops pager_io_posix_ops = {
     .submit = posix_submit,
     .reap = posix_reap,
     .sync = posix_sync,
+    .allocate = pager_io_fallocate,
 };

@@ -280,4 +280,5 @@ const pager_io_ops pager_io_uring_ops = {
     .reap = uring_reap,
     .sync = uring_sync,
     .write_dsync = uring_write_dsync,
+    .allocate = pager_io_fallocate,
 };

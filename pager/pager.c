@@ -8,7 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#define EXTEND_CHUNK_PAGES_MIN 256u /* grow the file by at least 1 MiB of zeros */
+#define EXTEND_CHUNK_PAGES_MIN 256u /* grow the file by at least 1 MiB */
 
 void pager_config_init(pager_config *config)
 {
@@ -102,11 +102,12 @@ int pager_extend(pager *p, uint32_t count, uint64_t *first_page_no_out)
         rc = common_error(ALEXDB_FULL, "%s: %" PRIu64 " pages would pass the limit of %" PRIu64,
                           pager_file_path(p->file), needed, PAGER_PAGE_COUNT_MAX);
     } else if (needed > p->file_page_count) {
-        /* Preallocate with real zeros so later in-place writes need no metadata. */
+        /* Reserved whole (fallocate, else real zeros), not page by page as pages are
+         * written; durable with the checkpoint's fdatasync, before its superblock. */
         uint64_t grow = COMMON_MAX(needed - p->file_page_count,
                                    COMMON_MAX((uint64_t)EXTEND_CHUNK_PAGES_MIN, first / 8));
-        rc = pager_file_zero_extend(p->file, p->file_page_count * PAGER_PAGE_SIZE,
-                                    grow * PAGER_PAGE_SIZE);
+        rc = pager_file_allocate(p->file, p->file_page_count * PAGER_PAGE_SIZE,
+                                 grow * PAGER_PAGE_SIZE);
         if (rc == ALEXDB_OK) p->file_page_count += grow;
     }
     if (rc == ALEXDB_OK) {
@@ -148,16 +149,30 @@ int pager_read_pages(pager *p, uint64_t first, uint32_t count, uint8_t *buf)
 
 int pager_write_pages(pager *p, uint64_t first, uint32_t count, uint8_t *buf, uint64_t lsn)
 {
-    ALEXDB_ASSERT(p != NULL);
-    int rc = check_run(p, first, count, buf);
-    if (rc != ALEXDB_OK) return rc;
-    if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_write_pages: read-only");
-    for (uint32_t i = 0; i < count; i++) {
-        pager_page_seal(buf + (size_t)i * PAGER_PAGE_SIZE, first + i, lsn);
+    pager_page_run run = {.first = first, .count = count, .buf = buf};
+    return pager_write_runs(p, &run, 1, lsn);
+}
+
+int pager_write_runs(pager *p, const pager_page_run *runs, uint32_t run_count, uint64_t lsn)
+{
+    ALEXDB_ASSERT(p != NULL && (runs != NULL || run_count == 0));
+    if (run_count > PAGER_WRITE_RUNS_MAX) {
+        return common_error(ALEXDB_INVALID, "pager_write_runs: %u runs, at most %u", run_count,
+                            PAGER_WRITE_RUNS_MAX);
     }
-    pager_io_req req = {.buf = buf, .offset = first * PAGER_PAGE_SIZE,
-                        .size = count * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
-    return pager_file_rw(p->file, &req, 1);
+    pager_io_req reqs[PAGER_WRITE_RUNS_MAX];
+    for (uint32_t r = 0; r < run_count; r++) {
+        const pager_page_run *run = &runs[r];
+        int rc = check_run(p, run->first, run->count, run->buf);
+        if (rc != ALEXDB_OK) return rc;
+        if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_write_runs: read-only");
+        for (uint32_t i = 0; i < run->count; i++) {
+            pager_page_seal(run->buf + (size_t)i * PAGER_PAGE_SIZE, run->first + i, lsn);
+        }
+        reqs[r] = (pager_io_req){.buf = run->buf, .offset = run->first * PAGER_PAGE_SIZE,
+                                 .size = run->count * PAGER_PAGE_SIZE, .op = PAGER_IO_WRITE};
+    }
+    return pager_file_rw(p->file, reqs, run_count);
 }
 
 void pager_stats_get(pager *p, pager_stats *stats_out)

@@ -178,6 +178,12 @@ int pager_file_write_durable(pager_file *file, pager_io_req *req) COMMON_WUR;
 int pager_file_size(pager_file *file, uint64_t *size_out) COMMON_WUR;
 /* Makes [offset, offset+size) exist by writing zeros (not fallocate: see README). */
 int pager_file_zero_extend(pager_file *file, uint64_t offset, uint64_t size) COMMON_WUR;
+/*
+ * Makes [offset, offset+size) exist, reading as zeros, by fallocate where the backend
+ * and filesystem can (no data written: the page file's growth), else as
+ * pager_file_zero_extend. Durable, like any growth, with the next fdatasync.
+ */
+int pager_file_allocate(pager_file *file, uint64_t offset, uint64_t size) COMMON_WUR;
 int pager_file_truncate(pager_file *file, uint64_t size) COMMON_WUR;
 
 const char *pager_file_path(const pager_file *file);
@@ -393,6 +399,19 @@ bool pager_checkpoint_due(pager *pager);
 int pager_read_pages(pager *pager, uint64_t first_page_no, uint32_t count, uint8_t *buf) COMMON_WUR;
 int pager_write_pages(pager *pager, uint64_t first_page_no, uint32_t count, uint8_t *buf,
                       uint64_t lsn) COMMON_WUR;
+
+/* One run of pager_write_runs: count contiguous pages from first, in buf. */
+typedef struct pager_page_run {
+    uint64_t first;
+    uint32_t count;
+    uint8_t *buf;
+} pager_page_run;
+
+/* pager_write_pages of up to PAGER_WRITE_RUNS_MAX runs at once: one submission, so the
+ * writes overlap on the device. */
+#define PAGER_WRITE_RUNS_MAX 16u
+int pager_write_runs(pager *pager, const pager_page_run *runs, uint32_t run_count,
+                     uint64_t lsn) COMMON_WUR;
 
 /* ---- The superblock (superblock.c; docs/FORMAT.md 2) ----------------------- */
 

@@ -30,7 +30,16 @@ typedef struct pager_io_ops {
      * may be the flush's, so it is never retried (F2).
      */
     int (*write_dsync)(pager_file *file, pager_io_req *req);
+    /*
+     * Optional (NULL: file.c writes zeros): makes [offset, offset + size) exist and read
+     * as zeros without writing them (fallocate). Returns 0 or -errno; -EOPNOTSUPP means
+     * the filesystem cannot, and file.c writes zeros instead.
+     */
+    int (*allocate)(pager_file *file, uint64_t offset, uint64_t size);
 } pager_io_ops;
+
+/* The allocate of the uring and posix backends: fallocate(2) on the file. */
+int pager_io_fallocate(pager_file *file, uint64_t offset, uint64_t size);
 
 extern const pager_io_ops pager_io_uring_ops;
 extern const pager_io_ops pager_io_posix_ops;

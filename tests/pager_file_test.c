@@ -176,11 +176,13 @@ static void test_readonly_refuses_writes(void **state)
     pager_file_close(file);
 }
 
-/* zero_extend makes zeroed pages exist (others untouched), size reports it, truncate shrinks. */
-static void test_zero_extend_size_truncate(void **state)
+typedef int (*extend_fn)(pager_file *file, uint64_t offset, uint64_t size);
+
+/* extend makes zeroed pages exist (others untouched), size reports it, truncate shrinks;
+ * it writes *writes_out requests doing so. */
+static void extend_size_truncate(const char *path, extend_fn extend, uint64_t *writes_out)
 {
-    tu_fixture *fx = *state;
-    pager_file *file = open_file(fx->path, PAGER_OPEN_CREATE);
+    pager_file *file = open_file(path, PAGER_OPEN_CREATE);
     uint64_t size = 1;
     assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
     assert_int_equal(size, 0);
@@ -188,7 +190,11 @@ static void test_zero_extend_size_truncate(void **state)
     for (uint64_t p = 0; p < 4; p++) tu_fill_body(buf + p * PAGE, p, 8);
     pager_io_req req = {.buf = buf, .offset = 0, .size = 4 * PAGE, .op = PAGER_IO_WRITE};
     assert_int_equal(pager_file_rw(file, &req, 1), ALEXDB_OK);
-    assert_int_equal(pager_file_zero_extend(file, 4 * PAGE, 300 * PAGE), ALEXDB_OK);
+    pager_io_stats before, after;
+    pager_file_stats(file, &before);
+    assert_int_equal(extend(file, 4 * PAGE, 300 * PAGE), ALEXDB_OK);
+    pager_file_stats(file, &after);
+    *writes_out = after.write_count - before.write_count;
     assert_int_equal(pager_file_size(file, &size), ALEXDB_OK);
     assert_int_equal(size, 304 * PAGE);
     uint8_t *all = tu_aligned(304 * PAGE);
@@ -208,6 +214,25 @@ static void test_zero_extend_size_truncate(void **state)
     free(all);
     free(buf);
     pager_file_close(file);
+}
+
+static void test_zero_extend_size_truncate(void **state)
+{
+    tu_fixture *fx = *state;
+    uint64_t writes = 0;
+    extend_size_truncate(fx->path, pager_file_zero_extend, &writes);
+    assert_true(writes >= 1);
+}
+
+/* allocate reserves the space without writing it (fallocate) on the real backends; the
+ * fault backend, which has no fallocate, gets real zeros, so its cuts can tear them. */
+static void test_allocate_size_truncate(void **state)
+{
+    tu_fixture *fx = *state;
+    uint64_t writes = 0;
+    extend_size_truncate(fx->path, pager_file_allocate, &writes);
+    if (strcmp(tu_backend_name(), "fault") == 0) assert_true(writes >= 1);
+    else assert_int_equal(writes, 0);
 }
 
 /* The counters count completed requests, bytes, submissions and fdatasyncs exactly. */
@@ -416,6 +441,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_in_missing_directory, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_readonly_refuses_writes, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_zero_extend_size_truncate, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_allocate_size_truncate, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_stats_count, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_backend_name, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_on_done_once_per_completed_request, tu_fixture_setup, tu_fixture_teardown),

@@ -179,7 +179,8 @@ static void test_superblock_commit(void **state)
     pager_close(p);
 }
 
-/* Uncached runs: one write and one read of many pages, verified page by page. */
+/* Uncached runs: one write and one read of many pages, verified page by page; several
+ * runs written in one call (pager_write_runs), the pages between them untouched. */
 static void test_page_runs(void **state)
 {
     tu_fixture *fx = *state;
@@ -198,6 +199,28 @@ static void test_page_runs(void **state)
     assert_int_equal(pager_read_pages(p, 60, 10, buf), ALEXDB_CORRUPT); /* past the end */
     assert_int_equal(pager_read_pages(p, 0, 1, buf), ALEXDB_INVALID);   /* superblocks */
     assert_int_equal(pager_read_pages(p, 2, 1, buf + 1), ALEXDB_INVALID); /* unaligned */
+    /* Several runs in one call: each page sealed with its own number, the rest untouched. */
+    for (uint32_t i = 0; i < 6; i++) {
+        pager_page_init(buf + (size_t)i * PAGER_PAGE_SIZE, PAGER_KIND_RAW);
+        tu_fill_body(buf + (size_t)i * PAGER_PAGE_SIZE, 1000 + i, 33);
+    }
+    pager_page_run runs[3] = {{10, 2, buf}, {30, 1, buf + 2 * PAGER_PAGE_SIZE},
+                              {50, 3, buf + 3 * PAGER_PAGE_SIZE}};
+    assert_int_equal(pager_write_runs(p, runs, 3, 9), ALEXDB_OK);
+    pager_page_run too_many[PAGER_WRITE_RUNS_MAX + 1];
+    for (uint32_t i = 0; i <= PAGER_WRITE_RUNS_MAX; i++) too_many[i] = runs[1];
+    assert_int_equal(pager_write_runs(p, too_many, PAGER_WRITE_RUNS_MAX + 1, 9), ALEXDB_INVALID);
+    pager_page_run past_end = {60, 10, buf};
+    assert_int_equal(pager_write_runs(p, &past_end, 1, 9), ALEXDB_CORRUPT);
+    assert_int_equal(pager_read_pages(p, 2, 64, buf), ALEXDB_OK);
+    const uint64_t written[6] = {10, 11, 30, 50, 51, 52};
+    for (uint32_t i = 0; i < 6; i++) {
+        const uint8_t *page = buf + (size_t)(written[i] - 2) * PAGER_PAGE_SIZE;
+        assert_int_equal(pager_page_lsn(page), 9);
+        assert_true(tu_body_matches(page, 1000 + i, 33));
+    }
+    assert_true(tu_body_matches(buf + (size_t)(12 - 2) * PAGER_PAGE_SIZE, 12, 21));
+    assert_true(tu_body_matches(buf + (size_t)(53 - 2) * PAGER_PAGE_SIZE, 53, 21));
     pager_close(p);
     tu_flip_bit(fx->path, 40 * PAGER_PAGE_SIZE + 77, 5);
     assert_int_equal(try_open(fx->path, 0, &p), ALEXDB_OK);
