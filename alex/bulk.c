@@ -6,9 +6,9 @@
  * Runs under the exclusive tree lock on an empty index.
  *
  * Where a leaf is built: around the buffer pool, in staging buffers of one run each.
- * A full run goes to a writer thread, which seals and writes it as one write while this
- * thread builds the next run in another buffer (BULK_STAGE_COUNT of them), so building
- * and writing overlap. The load touches no frame of the pool: it neither evicts what is
+ * A full run goes to the writer threads, which seal and write it as one write while
+ * this thread builds the next run in another buffer (BULK_STAGE_COUNT of them), so
+ * building and writing overlap, and with two writers the device always has work. The load touches no frame of the pool: it neither evicts what is
  * cached nor leaves dirty pages for a checkpoint, and memory the process never used
  * (first-touch page faults) is not taken for pages that are written once and not read.
  *
@@ -22,26 +22,32 @@
 
 #define BULK_RUN_PAGES PAGER_WRITE_RUN_PAGES_MAX
 #define BULK_STAGE_COUNT 8u /* staging buffers: one being built, the rest written or queued */
+#define BULK_WRITER_COUNT 2u
+#define BULK_WRITE_BATCH 2u /* stages one writer writes in one submission, at most */
 
 /* One staged run: the pages [first, first + count) in a buffer of BULK_RUN_PAGES pages. */
 typedef struct bulk_stage {
     uint8_t *pages;
     uint64_t first;
     uint32_t count;
+    bool busy; /* queued or being written: the builder may not refill it yet */
 } bulk_stage;
 
 /*
- * The writer: stages [written, queued) wait for it or are being written, in order; the
- * builder fills stage queued % BULK_STAGE_COUNT once queued - written < BULK_STAGE_COUNT.
- * The first write error stops it; the builder sees rc at its next run.
+ * The writers: BULK_WRITER_COUNT threads, so that one has its writes on the device while
+ * the other collects the next. Stages are queued in order; a writer claims every stage
+ * queued but not yet claimed (at most BULK_WRITE_BATCH), writes them in one submission,
+ * and frees them. The builder refills stage queued % BULK_STAGE_COUNT once it is free.
+ * The first write error stops the writers; the builder sees rc at its next run.
  */
 typedef struct bulk_writer {
     pager *pager;
-    pthread_t thread;
-    bool started;
+    pthread_t threads[BULK_WRITER_COUNT];
+    uint32_t started;     /* threads running */
     pthread_mutex_t lock;
-    pthread_cond_t cond;  /* any change of queued, written, closing or rc */
+    pthread_cond_t cond;  /* any change of the counts, a stage's busy, closing or rc */
     uint64_t queued;      /* stages handed over, ever */
+    uint64_t claimed;     /* stages a writer took, ever */
     uint64_t written;     /* stages written (or dropped after an error), ever */
     bool closing;         /* no more stages come */
     int rc;               /* the first write error */
@@ -65,19 +71,20 @@ typedef struct bulk_ctx {
     int32_t heap_max[ALEX_LEAF_SLOT_COUNT_MAX];
 } bulk_ctx;
 
-/* Writes every stage queued so far in one submission, again until closed and drained. */
+/* Claims and writes queued stages until closed and every stage is claimed. */
 static void *writer_main(void *arg)
 {
     bulk_writer *w = arg;
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        while (w->written == w->queued && !w->closing) pthread_cond_wait(&w->cond, &w->lock);
-        if (w->written == w->queued) break;
-        uint64_t from = w->written;
-        uint64_t to = w->queued;
+        while (w->claimed == w->queued && !w->closing) pthread_cond_wait(&w->cond, &w->lock);
+        if (w->claimed == w->queued) break;
+        uint64_t from = w->claimed;
+        uint64_t to = COMMON_MIN(w->queued, from + BULK_WRITE_BATCH);
+        w->claimed = to;
         int rc = w->rc;
         pthread_mutex_unlock(&w->lock);
-        pager_page_run runs[BULK_STAGE_COUNT];
+        pager_page_run runs[BULK_WRITE_BATCH];
         uint32_t run_count = 0;
         for (uint64_t i = from; i < to; i++) {
             const bulk_stage *stage = &w->stages[i % BULK_STAGE_COUNT];
@@ -86,11 +93,30 @@ static void *writer_main(void *arg)
         if (rc == ALEXDB_OK) rc = pager_write_runs(w->pager, runs, run_count, 0);
         pthread_mutex_lock(&w->lock);
         if (w->rc == ALEXDB_OK) w->rc = rc;
-        w->written = to;
+        for (uint64_t i = from; i < to; i++) w->stages[i % BULK_STAGE_COUNT].busy = false;
+        w->written += to - from;
         pthread_cond_broadcast(&w->cond);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
+}
+
+/* Stops the threads started (after every queued stage is written), frees the rest. */
+static int writer_finish(bulk_writer *w)
+{
+    if (w->buffers == NULL) return ALEXDB_OK;
+    pthread_mutex_lock(&w->lock);
+    w->closing = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    for (uint32_t i = 0; i < w->started; i++) pthread_join(w->threads[i], NULL);
+    ALEXDB_ASSERT(w->started == 0 || w->written == w->queued);
+    pthread_cond_destroy(&w->cond);
+    pthread_mutex_destroy(&w->lock);
+    free(w->buffers);
+    w->buffers = NULL;
+    w->started = 0;
+    return w->rc;
 }
 
 static int writer_start(bulk_writer *w, pager *p)
@@ -106,55 +132,37 @@ static int writer_start(bulk_writer *w, pager *p)
     }
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
-    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        pthread_cond_destroy(&w->cond);
-        pthread_mutex_destroy(&w->lock);
-        free(w->buffers);
-        w->buffers = NULL;
-        return common_error(ALEXDB_NOMEM, "bulk load: cannot start the writer thread");
+    for (; w->started < BULK_WRITER_COUNT; w->started++) {
+        if (pthread_create(&w->threads[w->started], NULL, writer_main, w) != 0) {
+            (void)writer_finish(w);
+            return common_error(ALEXDB_NOMEM, "bulk load: cannot start a writer thread");
+        }
     }
-    w->started = true;
     return ALEXDB_OK;
 }
 
-/* Waits for a free staging buffer; NULL after a write error (*rc_out says which). */
+/* Waits for the next staging buffer to be free; NULL after a write error (*rc_out). */
 static bulk_stage *writer_acquire(bulk_writer *w, int *rc_out)
 {
     pthread_mutex_lock(&w->lock);
-    while (w->queued - w->written >= BULK_STAGE_COUNT && w->rc == ALEXDB_OK) {
-        pthread_cond_wait(&w->cond, &w->lock);
-    }
+    bulk_stage *stage = &w->stages[w->queued % BULK_STAGE_COUNT];
+    while (stage->busy && w->rc == ALEXDB_OK) pthread_cond_wait(&w->cond, &w->lock);
     int rc = w->rc;
-    bulk_stage *stage = rc == ALEXDB_OK ? &w->stages[w->queued % BULK_STAGE_COUNT] : NULL;
     pthread_mutex_unlock(&w->lock);
     *rc_out = rc;
-    return stage;
+    return rc == ALEXDB_OK ? stage : NULL;
 }
 
 /* Hands the stage writer_acquire gave over to the writer. */
 static void writer_queue(bulk_writer *w)
 {
     pthread_mutex_lock(&w->lock);
+    w->stages[w->queued % BULK_STAGE_COUNT].busy = true;
     w->queued++;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Waits until every queued stage is written, stops the thread; the first write error. */
-static int writer_finish(bulk_writer *w)
-{
-    if (!w->started) return ALEXDB_OK;
-    pthread_mutex_lock(&w->lock);
-    w->closing = true;
-    pthread_cond_broadcast(&w->cond);
-    pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->lock);
-    free(w->buffers);
-    w->started = false;
-    return w->rc;
-}
 
 /*
  * alex_leaf_fits(c, h, ALEX_LEAF_DENSITY_BUILD) as a table over c: more heap bytes leave
@@ -324,12 +332,30 @@ static int overflow_write(alex_index *index, const uint64_t *keys, const void *c
     return ALEXDB_OK;
 }
 
+/*
+ * The leaf pages a load of count keys will likely take, a little over: a leaf holds its
+ * records plus 10 bytes a slot at ALEX_LEAF_DENSITY_BUILD, and the fanout tree's cuts
+ * leave leaves about 80 % of full. (The prefix sums are modulo 2^32: past 4 GiB of
+ * values this is short, and the file then grows as usual.)
+ */
+static uint64_t pages_estimate(const bulk_ctx *b, size_t count)
+{
+    double heap = b->record_size != 0 ? (double)b->record_size * (double)count
+                                      : (double)(b->record_prefix[count] - b->record_prefix[0]);
+    double per_key_array = 10.0 / ALEX_LEAF_DENSITY_BUILD;
+    double bytes = heap + per_key_array * (double)count;
+    return (uint64_t)(bytes / (0.8 * (double)(PAGER_PAGE_SIZE - ALEX_LEAF_FIELD_BITMAP))) + 1u;
+}
+
 static int bulk_run(alex_index *index, bulk_ctx *b, size_t count)
 {
     alex_route route;
     alex_inner_route(index->inner, 0, &route);
     uint64_t old_root = route.leaf_page_no;
-    int rc = writer_start(&b->writer, index->pager);
+    /* Grow the file once, now: growth waits for the writers' writes in flight. */
+    int rc = pager_reserve(index->pager, pages_estimate(b, count));
+    if (rc != ALEXDB_OK) return rc;
+    rc = writer_start(&b->writer, index->pager);
     if (rc != ALEXDB_OK) return rc;
     rc = alex_inner_bulk_load(index->inner, b->keys, count, bulk_fits, bulk_make_leaf, b);
     if (rc == ALEXDB_OK) rc = b->rc;

@@ -90,30 +90,49 @@ uint64_t pager_page_count(pager *p)
     return atomic_load(&p->page_count);
 }
 
+/* Makes the file hold at least needed pages (caller holds extend_lock). */
+static int file_grow(pager *p, uint64_t needed, uint64_t in_use)
+{
+    if (needed > PAGER_PAGE_COUNT_MAX) {
+        return common_error(ALEXDB_FULL, "%s: %" PRIu64 " pages would pass the limit of %" PRIu64,
+                            pager_file_path(p->file), needed, PAGER_PAGE_COUNT_MAX);
+    }
+    if (needed <= p->file_page_count) return ALEXDB_OK;
+    /* Reserved whole (fallocate, else real zeros), not page by page as pages are
+     * written; durable with the checkpoint's fdatasync, before its superblock. */
+    uint64_t grow = COMMON_MAX(needed - p->file_page_count,
+                               COMMON_MAX((uint64_t)EXTEND_CHUNK_PAGES_MIN, in_use / 8));
+    int rc = pager_file_allocate(p->file, p->file_page_count * PAGER_PAGE_SIZE,
+                                 grow * PAGER_PAGE_SIZE);
+    if (rc == ALEXDB_OK) p->file_page_count += grow;
+    return rc;
+}
+
 int pager_extend(pager *p, uint32_t count, uint64_t *first_page_no_out)
 {
     ALEXDB_ASSERT(p != NULL && first_page_no_out != NULL && count > 0);
     if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_extend: read-only");
     pthread_mutex_lock(&p->extend_lock);
     uint64_t first = atomic_load(&p->page_count);
-    uint64_t needed = first + count;
-    int rc = ALEXDB_OK;
-    if (needed > PAGER_PAGE_COUNT_MAX) {
-        rc = common_error(ALEXDB_FULL, "%s: %" PRIu64 " pages would pass the limit of %" PRIu64,
-                          pager_file_path(p->file), needed, PAGER_PAGE_COUNT_MAX);
-    } else if (needed > p->file_page_count) {
-        /* Reserved whole (fallocate, else real zeros), not page by page as pages are
-         * written; durable with the checkpoint's fdatasync, before its superblock. */
-        uint64_t grow = COMMON_MAX(needed - p->file_page_count,
-                                   COMMON_MAX((uint64_t)EXTEND_CHUNK_PAGES_MIN, first / 8));
-        rc = pager_file_allocate(p->file, p->file_page_count * PAGER_PAGE_SIZE,
-                                 grow * PAGER_PAGE_SIZE);
-        if (rc == ALEXDB_OK) p->file_page_count += grow;
-    }
+    int rc = file_grow(p, first + count, first);
     if (rc == ALEXDB_OK) {
-        atomic_store(&p->page_count, needed);
+        atomic_store(&p->page_count, first + count);
         *first_page_no_out = first;
     }
+    pthread_mutex_unlock(&p->extend_lock);
+    return rc;
+}
+
+int pager_reserve(pager *p, uint64_t count)
+{
+    ALEXDB_ASSERT(p != NULL);
+    if (p->config.read_only) return common_error(ALEXDB_READONLY, "pager_reserve: read-only");
+    pthread_mutex_lock(&p->extend_lock);
+    uint64_t in_use = atomic_load(&p->page_count);
+    int rc = count > PAGER_PAGE_COUNT_MAX - in_use
+                 ? common_error(ALEXDB_FULL, "%s: %" PRIu64 " more pages would pass the limit",
+                                pager_file_path(p->file), count)
+                 : file_grow(p, in_use + count, in_use);
     pthread_mutex_unlock(&p->extend_lock);
     return rc;
 }

@@ -355,6 +355,13 @@ uint64_t pager_page_count(pager *pager);
 int pager_extend(pager *pager, uint32_t count, uint64_t *first_page_no_out) COMMON_WUR;
 
 /*
+ * Grows the file now so that count more pages can be extended without growing it again
+ * (a bulk load's estimate): growth waits for the file's direct writes in flight, so a
+ * writer streaming new pages should not meet it run after run. Allocates no page.
+ */
+int pager_reserve(pager *pager, uint64_t count) COMMON_WUR;
+
+/*
  * A checkpoint that keeps the superblock's LSN and payload: every dirty page written
  * (adjacent pages merged into writes of up to PAGER_WRITE_RUN_PAGES_MAX pages), synced.
  */

@@ -251,7 +251,7 @@ static void test_read_only(void **state)
     free(buf);
 }
 
-/* Extending grows the file with zeros ahead of use, in chunks. */
+/* Extending grows the file ahead of use, in chunks; pager_reserve grows it at once. */
 static void test_extend(void **state)
 {
     tu_fixture *fx = *state;
@@ -266,6 +266,18 @@ static void test_extend(void **state)
     uint64_t size = 0;
     assert_int_equal(pager_file_size(pager_get_file(p), &size), ALEXDB_OK);
     assert_true(size >= 258 * PAGER_PAGE_SIZE);
+    /* A reservation grows the file now and allocates nothing; extends within it do not
+     * grow the file again. */
+    assert_int_equal(pager_reserve(p, 5000), ALEXDB_OK);
+    assert_int_equal(pager_page_count(p), 6);
+    uint64_t reserved = 0;
+    assert_int_equal(pager_file_size(pager_get_file(p), &reserved), ALEXDB_OK);
+    assert_true(reserved >= 5006 * PAGER_PAGE_SIZE);
+    assert_int_equal(pager_extend(p, 4000, &first), ALEXDB_OK);
+    assert_int_equal(first, 6);
+    assert_int_equal(pager_file_size(pager_get_file(p), &size), ALEXDB_OK);
+    assert_int_equal(size, reserved);
+    assert_int_equal(pager_reserve(p, PAGER_PAGE_COUNT_MAX), ALEXDB_FULL);
     pager_close(p);
     /* Uncommitted allocation is not persistent: the superblock still says 2 pages. */
     assert_int_equal(try_open(fx->path, 0, &p), ALEXDB_OK);
