@@ -53,7 +53,7 @@ struct alex_index {
     alex_run meta_run;           /* pages holding the metadata in force */
     _Atomic int failed;          /* sticky: a structure change failed half-way */
     _Atomic uint64_t key_count;
-    _Atomic uint64_t lookup_count;
+    common_counter *lookup_count; /* alex_get calls: a hot path */
     _Atomic uint64_t lookup_read_count;
     _Atomic uint64_t split_count;
     _Atomic uint64_t retrain_count;

@@ -184,7 +184,10 @@ int alex_leaf_find(const uint8_t *page, uint64_t key, alex_value *value_out, uin
     uint32_t slot = occupied_from(page, n, p);
     if (slot == n) return ALEXDB_NOTFOUND; /* key is UINT64_MAX, copied by trailing gaps */
     ALEXDB_ASSERT(key_at(keys, slot) == key);
-    alex_leaf_value_decode(page, value_offset_at(page, n, slot), value_out);
+    uint32_t offset = value_offset_at(page, n, slot);
+    /* A record of more than a few bytes spans two lines: ask for the second with the first. */
+    __builtin_prefetch(page + COMMON_MIN(offset + 64u, PAGER_PAGE_SIZE - 1u));
+    alex_leaf_value_decode(page, offset, value_out);
     return ALEXDB_OK;
 }
 

@@ -102,6 +102,8 @@ static int index_init(alex_index *index, const char *path, const pager_config *c
     pthread_rwlockattr_destroy(&attr);
     pthread_mutex_init(&index->free_lock, NULL);
     pthread_mutex_init(&index->persist_lock, NULL);
+    index->lookup_count = common_counter_new();
+    if (index->lookup_count == NULL) return common_error(ALEXDB_NOMEM, "alex_open: out of memory");
     int rc = pager_open(path, &pc, &index->pager);
     if (rc == ALEXDB_OK) rc = alex_meta_load(index);
     return rc;
@@ -196,6 +198,7 @@ int alex_close(alex_index *index)
     pthread_rwlock_destroy(&index->tree_lock);
     pthread_mutex_destroy(&index->free_lock);
     pthread_mutex_destroy(&index->persist_lock);
+    free(index->lookup_count);
     free(index);
     return rc;
 }
@@ -265,7 +268,7 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
         pager_unpin(index->pager, frame);
     }
     pthread_rwlock_unlock(&index->tree_lock);
-    atomic_fetch_add_explicit(&index->lookup_count, 1, memory_order_relaxed);
+    common_counter_add(index->lookup_count, 1);
     uint64_t reads = pager_thread_read_count() - reads_before;
     if (reads != 0) atomic_fetch_add_explicit(&index->lookup_read_count, reads, memory_order_relaxed);
     return rc;
@@ -512,7 +515,7 @@ void alex_stats_get(alex_index *index, alex_stats *stats_out)
     stats_out->inner_node_count = inner.node_count;
     stats_out->inner_memory_size = inner.memory_size;
     stats_out->depth_max = inner.depth_max;
-    stats_out->lookup_count = atomic_load(&index->lookup_count);
+    stats_out->lookup_count = common_counter_sum(index->lookup_count);
     stats_out->lookup_read_count = atomic_load(&index->lookup_read_count);
     stats_out->split_count = atomic_load(&index->split_count);
     stats_out->retrain_count = atomic_load(&index->retrain_count);

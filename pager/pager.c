@@ -60,6 +60,11 @@ int pager_open(const char *path, const pager_config *config, pager **pager_out)
         goto fail;
     }
     p->frame_count = (uint32_t)(p->config.cache_bytes / PAGER_PAGE_SIZE);
+    p->hit_count = common_counter_new();
+    if (p->hit_count == NULL) {
+        rc = common_error(ALEXDB_NOMEM, "pager_open: out of memory");
+        goto fail;
+    }
     pthread_mutex_init(&p->extend_lock, NULL);
     pthread_mutex_init(&p->flush_lock, NULL);
     pthread_mutex_init(&p->superblock_lock, NULL);
@@ -82,6 +87,7 @@ void pager_close(pager *p)
     pager_pool_destroy(p);
     pager_file_close(p->dwb);
     pager_file_close(p->file);
+    free(p->hit_count);
     free(p);
 }
 
@@ -198,7 +204,7 @@ void pager_stats_get(pager *p, pager_stats *stats_out)
 {
     ALEXDB_ASSERT(p != NULL && stats_out != NULL);
     pager_file_stats(p->file, &stats_out->io);
-    stats_out->hit_count = atomic_load_explicit(&p->hit_count, memory_order_relaxed);
+    stats_out->hit_count = common_counter_sum(p->hit_count);
     stats_out->miss_count = atomic_load_explicit(&p->miss_count, memory_order_relaxed);
     stats_out->eviction_count = atomic_load_explicit(&p->eviction_count, memory_order_relaxed);
     stats_out->dirty_write_count = atomic_load_explicit(&p->dirty_write_count, memory_order_relaxed);

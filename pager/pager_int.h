@@ -156,7 +156,7 @@ struct pager {
     _Atomic uint64_t dirty_count; /* frames with dirty set */
     _Atomic uint32_t epoch;     /* checkpoints committed + 1: a commit makes every page live */
     pager_file *dwb;            /* the double-write file, opened at its first use */
-    _Atomic uint64_t hit_count;
+    common_counter *hit_count; /* every pin served from the cache: a hot path */
     _Atomic uint64_t miss_count;
     _Atomic uint64_t eviction_count;
     _Atomic uint64_t dirty_write_count;

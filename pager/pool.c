@@ -357,7 +357,7 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
         uint32_t usage = atomic_load_explicit(&f->usage, memory_order_relaxed);
         if (usage < PAGER_USAGE_MAX) atomic_store_explicit(&f->usage, usage + 1, memory_order_relaxed);
     }
-    atomic_fetch_add_explicit(&p->hit_count, 1, memory_order_relaxed);
+    common_counter_add(p->hit_count, 1);
 }
 
 /*
