@@ -7,7 +7,9 @@
  *   main.c            the command line, the order of engines and jobs, exit status
  *   job.c             job files ([global], [job], key=value, suffixes) and options
  *   run.c             keys, values, distributions, the measured threads, /proc/self/io
- *   report.c          per-job text report, engine=all table, JSON
+ *   progress.c        the live progress line on a terminal (stderr)
+ *   report.c          per-job text report, engine=all table, % of device, JSON
+ *   plot.c            --plot DIR: hand-written SVG (throughput over time, latency CDF)
  *   engine_*.c        one engine each behind struct bench_engine (below)
  *
  * Every value is derived from its key (bench_value_fill), and every read checks it, so
@@ -36,6 +38,8 @@
 #define AB_SCAN_LENGTH_MAX 100000u
 #define AB_IODEPTH_MAX 1024u
 #define AB_NAME_SIZE_MAX 64u
+#define AB_INTERVAL_NS 1000000000ULL   /* throughput over time: one count per second */
+#define AB_INTERVAL_COUNT_MAX 3600u     /* the first hour of a job is recorded */
 
 /* A broken invariant of the benchmark itself (never an engine's error): abort. */
 #define AB_ASSERT(cond) ((cond) ? (void)0 : ab_assert_fail(#cond, __FILE__, __LINE__))
@@ -90,6 +94,7 @@ typedef struct ab_job {
     uint64_t raw_size;                 /* the raw engine's file; 0 = key_count blocks, >= 64 MiB */
     uint64_t seed;
     bool keep;                         /* keep the databases after the run */
+    bool stonewall;                    /* wait for every earlier job before starting */
     bool plant_wrong_value;            /* test only: reads flip a byte, so the check must fail */
 } ab_job;
 
@@ -97,6 +102,8 @@ typedef struct ab_config {
     ab_job jobs[AB_JOB_COUNT_MAX];
     uint32_t job_count;
     bool json;                         /* --output-format=json */
+    bool progress;                     /* the progress line: stderr is a terminal, no --no-progress */
+    char plot_dir[AB_PATH_SIZE_MAX];   /* --plot DIR; "" = no plots */
 } ab_config;
 
 /* job.c */
@@ -136,7 +143,8 @@ typedef struct bench_engine {
     const char *name;
     bool ordered;   /* scans return keys in increasing order (all but raw) */
     int (*open)(const ab_job *job, const char *dir, void **db_out);
-    int (*thread_open)(void *db, void **ctx_out);
+    /* job: the job the thread runs (concurrent jobs share db but not their options). */
+    int (*thread_open)(void *db, const ab_job *job, void **ctx_out);
     void (*thread_close)(void *ctx);
     int (*put)(void *ctx, uint64_t key, const void *value, size_t value_size);
     int (*get)(void *ctx, uint64_t key, void *buf, size_t buf_size, size_t *value_size_out);
@@ -144,7 +152,6 @@ typedef struct bench_engine {
     int (*scan)(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn visit, void *arg,
                 uint32_t *visited_out);
     void (*counters)(void *db, ab_counters *out); /* may be NULL */
-    void (*begin_job)(void *db, const ab_job *job); /* before each job, no thread running; may be NULL */
     int (*close)(void *db);
 } bench_engine;
 
@@ -197,20 +204,60 @@ typedef struct ab_result {
     /* readwhilewriting: the writer thread (the figures above are the readers') */
     uint64_t writer_op_count;
     double writer_seconds;
+    uint32_t group;                    /* jobs of one group run at the same time */
+    double start_s, end_s;             /* its threads' release and its last op, in s from the
+                                        * engine's first release */
+    /* ops completed in each AB_INTERVAL_NS since the measurement began (owned); the last
+     * interval lasts last_interval_s (it may be cut short by the job's end) */
+    uint64_t *interval_counts;
+    uint32_t interval_count;
+    double last_interval_s;
     /* YCSB: ops of each kind */
     uint64_t ycsb_read_count, ycsb_update_count, ycsb_insert_count, ycsb_scan_count, ycsb_rmw_count;
 } ab_result;
 
-/* inserted: keys the engine's database holds beyond index key_count-1 (YCSB D and E
- * insert indexes key_count + *inserted, ...); the caller keeps it per database. */
-int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, uint64_t *inserted,
-               ab_result *result);
+/* Keys a database holds beyond index key_count-1: YCSB D and E insert indexes key_count +
+ * claimed, ...; done counts finished inserts (the newest for distribution=latest). The
+ * caller keeps one per database, shared by concurrent jobs. */
+typedef struct ab_inserts {
+    _Atomic uint64_t claimed;
+    _Atomic uint64_t done;
+} ab_inserts;
+
+/* Runs jobs[0..job_count) at the same time, each with its own threads, on one database
+ * (fio without stonewall) into results[0..job_count). *origin_ns: the engine's first
+ * release (0: this group's becomes it), for ab_result.start_s and end_s. 0, or -1 if any
+ * job failed. */
+int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint32_t job_count,
+                 ab_inserts *inserts, uint64_t *origin_ns, ab_result *results);
 uint64_t ab_dir_size(const char *dir);
 int ab_remove_tree(const char *dir);
 
-/* report.c */
-void ab_report_job_text(const ab_result *result);
+/* progress.c: what one running job shows on the progress line. */
+typedef struct ab_progress_job {
+    const char *job_name;
+    const char *engine;
+    const _Atomic uint64_t *op_count;     /* ops done so far, ramp included */
+    const _Atomic uint32_t *thread_count; /* its threads still running; 0 = finished */
+    uint64_t op_budget;                   /* UINT64_MAX: none */
+    uint64_t start_ns, deadline_ns;       /* deadline_ns UINT64_MAX: none */
+} ab_progress_job;
+
+void ab_progress_enable(bool enabled);
+/* Rewrites the line (\r) for jobs; the caller calls it about once a second. */
+void ab_progress_show(const ab_progress_job *jobs, uint32_t job_count, uint64_t now_ns);
+/* Erases the line (before anything else goes to the terminal). */
+void ab_progress_clear(void);
+
+/* report.c. raw: the raw engine's result of the same job, or NULL (no "% of device"). */
+void ab_report_job_text(const ab_result *result, const ab_result *raw);
 void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t job_count);
-void ab_report_json(const ab_result *results, uint32_t result_count);
+void ab_report_json(const ab_result *results, uint32_t engine_count, uint32_t job_count);
+/* The result's ops/s as a fraction of raw's on the same job (1 = the device's rate), or
+ * -1 when raw did not run it. */
+double ab_device_fraction(const ab_result *result, const ab_result *raw);
+
+/* plot.c: <dir>/<job>-throughput.svg and <dir>/<job>-latency.svg for every job. */
+int ab_plot_write(const char *dir, const ab_result *results, uint32_t engine_count, uint32_t job_count);
 
 #endif /* ALEXDB_BENCH_H */

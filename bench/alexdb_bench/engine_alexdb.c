@@ -26,8 +26,9 @@ static int ax_open(const ab_job *job, const char *dir, void **db_out)
     return 0;
 }
 
-static int ax_thread_open(void *db, void **ctx_out)
+static int ax_thread_open(void *db, const ab_job *job, void **ctx_out)
 {
+    (void)job; /* one handle serves every job */
     *ctx_out = db;
     return 0;
 }

@@ -56,8 +56,9 @@ static int lm_open(const ab_job *job, const char *dir, void **db_out)
     return 0;
 }
 
-static int lm_thread_open(void *db, void **ctx_out)
+static int lm_thread_open(void *db, const ab_job *job, void **ctx_out)
 {
+    (void)job; /* one handle serves every job */
     lm_ctx *ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) return ab_errorf("out of memory");
     ctx->db = db;

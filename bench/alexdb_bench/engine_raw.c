@@ -26,12 +26,12 @@
 typedef struct raw_db {
     int fd;
     uint64_t block_count;
-    const ab_job *job;
     bool sync;
 } raw_db;
 
 typedef struct raw_ctx {
     raw_db *db;
+    const ab_job *job;      /* keys map back to blocks with its key shape */
     struct io_uring ring;
     bool have_ring;
     unsigned char *block;   /* RAW_BLOCK_SIZE, aligned */
@@ -63,7 +63,6 @@ static int raw_open(const ab_job *job, const char *dir, void **db_out)
         return ab_errorf("raw: value_size %u does not fit a 4 KiB block", job->value_size);
     raw_db *db = calloc(1, sizeof(*db));
     if (db == NULL) return ab_errorf("out of memory");
-    db->job = job;
     db->sync = job->sync;
     db->block_count = job->raw_size != 0 ? job->raw_size / RAW_BLOCK_SIZE : job->key_count;
     if (db->block_count == 0) db->block_count = 1;
@@ -96,11 +95,12 @@ static int ring_init(struct io_uring *ring)
     return rc;
 }
 
-static int raw_thread_open(void *dbp, void **ctx_out)
+static int raw_thread_open(void *dbp, const ab_job *job, void **ctx_out)
 {
     raw_ctx *ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) return ab_errorf("out of memory");
     ctx->db = dbp;
+    ctx->job = job;
     void *block = NULL;
     if (posix_memalign(&block, RAW_BLOCK_SIZE, RAW_BLOCK_SIZE) != 0) {
         free(ctx);
@@ -154,15 +154,10 @@ static int ring_io(raw_ctx *ctx, int op, uint64_t offset)
     return op == IORING_OP_FSYNC || res == RAW_BLOCK_SIZE ? 0 : -EIO;
 }
 
-static uint64_t block_of(const raw_db *db, uint64_t key)
+/* Keys map back to blocks with the thread's job's key shape (it may change per job). */
+static uint64_t block_of(const raw_ctx *ctx, uint64_t key)
 {
-    return ab_index_of(db->job, key) % db->block_count;
-}
-
-/* Keys map back to blocks with the running job's key shape (key_shape may change per job). */
-static void raw_begin_job(void *dbp, const ab_job *job)
-{
-    ((raw_db *)dbp)->job = job;
+    return ab_index_of(ctx->job, key) % ctx->db->block_count;
 }
 
 static int raw_put(void *ctxp, uint64_t key, const void *value, size_t value_size)
@@ -172,7 +167,7 @@ static int raw_put(void *ctxp, uint64_t key, const void *value, size_t value_siz
     memcpy(ctx->block, &key, 8);
     memcpy(ctx->block + 8, &size, 4);
     memcpy(ctx->block + RAW_HEADER_SIZE, value, value_size);
-    int rc = ring_io(ctx, IORING_OP_WRITE, block_of(ctx->db, key) * RAW_BLOCK_SIZE);
+    int rc = ring_io(ctx, IORING_OP_WRITE, block_of(ctx, key) * RAW_BLOCK_SIZE);
     if (rc == 0 && ctx->db->sync) rc = ring_io(ctx, IORING_OP_FSYNC, 0);
     return rc == 0 ? 0 : ab_errorf("raw: write: %s", strerror(-rc));
 }
@@ -193,7 +188,7 @@ static int raw_get(void *ctxp, uint64_t key, void *buf, size_t buf_size, size_t 
     raw_ctx *ctx = ctxp;
     uint64_t stored_key = 0;
     uint32_t size = 0;
-    if (read_block(ctx, block_of(ctx->db, key), &stored_key, &size) != 0) return -1;
+    if (read_block(ctx, block_of(ctx, key), &stored_key, &size) != 0) return -1;
     if (stored_key != key || size == 0) return 1;
     memcpy(buf, ctx->block + RAW_HEADER_SIZE, size < buf_size ? size : buf_size);
     *value_size_out = size;
@@ -204,7 +199,7 @@ static int raw_scan(void *ctxp, uint64_t start, uint32_t count, ab_scan_visit_fn
                     uint32_t *visited_out)
 {
     raw_ctx *ctx = ctxp;
-    uint64_t block = block_of(ctx->db, start);
+    uint64_t block = block_of(ctx, start);
     uint32_t visited = 0;
     for (; visited < count && block < ctx->db->block_count; block++) {
         uint64_t key = 0;
@@ -235,6 +230,5 @@ const bench_engine ab_engine_raw = {
     .get = raw_get,
     .scan = raw_scan,
     .counters = NULL,
-    .begin_job = raw_begin_job,
     .close = raw_close,
 };

@@ -73,8 +73,9 @@ static int rx_open(const ab_job *job, const char *dir, void **db_out)
     return 0;
 }
 
-static int rx_thread_open(void *db, void **ctx_out)
+static int rx_thread_open(void *db, const ab_job *job, void **ctx_out)
 {
+    (void)job; /* one handle serves every job */
     *ctx_out = db;
     return 0;
 }

@@ -94,8 +94,9 @@ static void sq_thread_close(void *ctxp)
     free(ctx);
 }
 
-static int sq_thread_open(void *db, void **ctx_out)
+static int sq_thread_open(void *db, const ab_job *job, void **ctx_out)
 {
+    (void)job; /* one handle serves every job */
     sq_ctx *ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL) return ab_errorf("out of memory");
     if (sq_connect(db, &ctx->conn) != 0) {

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <unistd.h>
 
 #define AB_PAIR_COUNT_MAX 512u
 #define AB_LINE_SIZE_MAX 1024u
@@ -129,7 +130,8 @@ static int job_set(ab_job *job, const char *key, const char *value)
         return parse_name(value, ab_rw_names, AB_RW_COUNT, &job->rw);
     if (strcmp(key, "key_shape") == 0) return parse_name(value, ab_shape_names, 3, &job->key_shape);
     if (strcmp(key, "distribution") == 0) return parse_name(value, ab_dist_names, 3, &job->dist);
-    if (strcmp(key, "stonewall") == 0) return 0; /* jobs always run one after another */
+    if (strcmp(key, "stonewall") == 0 || strcmp(key, "wait_for_previous") == 0)
+        return parse_bool(value, &job->stonewall);
     if (strcmp(key, "time_based") == 0) return parse_bool(value, &job->time_based);
     if (strcmp(key, "sync") == 0) return parse_bool(value, &job->sync);
     if (strcmp(key, "direct") == 0) return parse_bool(value, &job->direct);
@@ -227,7 +229,8 @@ static void usage(void)
            "  ycsb-a .. ycsb-f) keys= value_size= key_shape=uniform|sequential|clustered\n"
            "  distribution=uniform|zipfian|latest threads= ops= runtime= time_based\n"
            "  ramp_time= cache_size= sync= direct= scan_length= iodepth=\n"
-           "  raw_size= seed= keep= stonewall; --output-format=normal|json\n"
+           "  raw_size= seed= keep= stonewall (else a job starts with the one before it);\n"
+           "  --output-format=normal|json  --plot DIR (SVG plots)  --no-progress\n"
            "  Details: bench/README.md \"alexdb-bench\".\n");
 }
 
@@ -248,9 +251,17 @@ int ab_config_load(ab_config *config, int argc, char **argv)
     uint32_t file_count = 0, cmd_count = 0;
     const char *job_file = NULL;
     memset(config, 0, sizeof(*config));
+    config->progress = isatty(STDERR_FILENO) == 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) { usage(); return 1; }
+        if (strcmp(arg, "--no-progress") == 0) { config->progress = false; continue; }
+        if (strcmp(arg, "--plot") == 0 || strncmp(arg, "--plot=", 7) == 0) {
+            const char *dir = arg[6] == '=' ? arg + 7 : i + 1 < argc ? argv[++i] : "";
+            if (set_string(config->plot_dir, sizeof(config->plot_dir), dir) != 0)
+                return ab_errorf("--plot needs a directory");
+            continue;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             if (job_file != NULL) return ab_errorf("more than one job file");
             job_file = arg;

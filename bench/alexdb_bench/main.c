@@ -1,9 +1,11 @@
 /*
  * main.c: alexdb-bench (issue 6), the fio-style benchmark of alexdb and its peers. For
- * each engine of the job (engine=all: every engine this build has, alexdb first) it
- * makes an empty database in <directory>/<engine>, runs the jobs one after another on it
- * (as if every job had fio's stonewall), reports each, closes and removes it. With more
- * than one engine it ends with a side-by-side table of ops/s and ratios to alexdb.
+ * each engine of the job (engine=all: every engine this build has; the raw device engine
+ * runs first, so the others can be reported as a fraction of it) it makes an empty
+ * database in <directory>/<engine>, runs the jobs on it group by group (a job without
+ * stonewall starts together with the one before it, as in fio), reports each, closes and
+ * removes it. With more than one engine it ends with a side-by-side table of ops/s,
+ * ratios to alexdb and % of device; --plot DIR then writes the SVG plots.
  *
  * Exit status: 0 when every job ran and every value read back was right; 1 on an
  * engine's error or a wrong value; 2 on a bad option or job file.
@@ -53,8 +55,11 @@ static int make_dir(const char *path)
     return 0;
 }
 
-/* Runs every job on one engine into results[0..job_count). */
-static int run_engine(const bench_engine *engine, const ab_config *config, ab_result *results)
+/* Runs every job on one engine into results[0..job_count), group by group: a job starts
+ * with the one before it unless it has stonewall (fio's rule). raw: the raw engine's
+ * results of the same jobs, or NULL, for "% of device". */
+static int run_engine(const bench_engine *engine, const ab_config *config, ab_result *results,
+                      const ab_result *raw)
 {
     const ab_job *first = &config->jobs[0];
     char dir[AB_PATH_SIZE_MAX + AB_NAME_SIZE_MAX + 2];
@@ -63,14 +68,21 @@ static int run_engine(const bench_engine *engine, const ab_config *config, ab_re
     void *db = NULL;
     if (engine->open(first, dir, &db) != 0) return -1;
     int rc = 0;
-    uint64_t inserted = 0; /* YCSB D/E inserts, kept across the jobs on this database */
-    for (uint32_t j = 0; j < config->job_count && rc == 0; j++) {
-        ab_result *r = &results[j];
-        snprintf(r->engine, sizeof(r->engine), "%s", engine->name);
-        rc = ab_run_job(engine, db, &config->jobs[j], &inserted, r);
-        r->disk_size = (double)ab_dir_size(dir);
-        if (rc == 0 && !config->json) ab_report_job_text(r); /* prints "not supported" too */
+    ab_inserts inserts = {0}; /* YCSB D/E inserts, kept across the jobs on this database */
+    uint64_t origin_ns = 0;
+    for (uint32_t begin = 0, group = 0; begin < config->job_count && rc == 0; group++) {
+        uint32_t end = begin + 1;
+        while (end < config->job_count && !config->jobs[end].stonewall) end++;
+        for (uint32_t j = begin; j < end; j++) results[j].group = group;
+        rc = ab_run_group(engine, db, &config->jobs[begin], end - begin, &inserts, &origin_ns, &results[begin]);
+        double disk_size = (double)ab_dir_size(dir);
+        for (uint32_t j = begin; j < end; j++) {
+            results[j].disk_size = disk_size;
+            if (!config->json && (results[j].ran || results[j].unsupported)) /* "not supported" too */
+                ab_report_job_text(&results[j], raw != NULL ? &raw[j] : NULL);
+        }
         fflush(stdout);
+        begin = end;
     }
     if (engine->close(db) != 0) rc = -1;
     if (!first->keep && ab_remove_tree(dir) != 0) rc = -1;
@@ -85,20 +97,34 @@ int main(int argc, char **argv)
     const bench_engine *engines[AB_ENGINE_COUNT_MAX];
     uint32_t engine_count = 0;
     if (select_engines(config.jobs[0].engine, engines, &engine_count) != 0) return 2;
+    ab_progress_enable(config.progress);
     ab_result *results = calloc((size_t)engine_count * config.job_count, sizeof(ab_result));
     if (results == NULL) return ab_errorf("out of memory") != 0 ? 1 : 1;
+    /* The raw engine (last in the table) runs first, so every later report can say how
+     * close its engine came to the device on the same job. */
+    bool raw_first = engine_count > 1 && engines[engine_count - 1] == &ab_engine_raw;
+    const ab_result *raw = raw_first ? &results[(engine_count - 1) * config.job_count] : NULL;
     int status = 0;
-    for (uint32_t e = 0; e < engine_count; e++) {
+    for (uint32_t step = 0; step < engine_count; step++) {
+        uint32_t e = raw_first ? (step + engine_count - 1) % engine_count : step;
         ab_result *row = &results[e * config.job_count];
-        for (uint32_t j = 0; j < config.job_count; j++) row[j].job = &config.jobs[j];
-        if (run_engine(engines[e], &config, row) != 0) {
+        for (uint32_t j = 0; j < config.job_count; j++) {
+            row[j].job = &config.jobs[j];
+            snprintf(row[j].engine, sizeof(row[j].engine), "%s", engines[e]->name);
+        }
+        if (run_engine(engines[e], &config, row, engines[e] == &ab_engine_raw ? NULL : raw) != 0) {
             fprintf(stderr, AB_NAME ": engine %s failed\n", engines[e]->name);
             status = 1;
         }
     }
-    if (config.json) ab_report_json(results, engine_count * config.job_count);
+    if (config.json) ab_report_json(results, engine_count, config.job_count);
     else if (engine_count > 1) ab_report_table(results, engine_count, config.job_count);
-    for (uint32_t i = 0; i < engine_count * config.job_count; i++) free(results[i].hist);
+    if (config.plot_dir[0] != '\0' && ab_plot_write(config.plot_dir, results, engine_count, config.job_count) != 0)
+        status = 1;
+    for (uint32_t i = 0; i < engine_count * config.job_count; i++) {
+        free(results[i].hist);
+        free(results[i].interval_counts);
+    }
     free(results);
     return status;
 }

@@ -5,7 +5,13 @@
  * every engine). With several engines a side-by-side table of ops/s with each engine's
  * ratio to alexdb. --output-format=json prints one JSON document instead of all that.
  *
- * Entry points: ab_report_job_text(), ab_report_table(), ab_report_json().
+ * "% of device": where the raw engine (one 4 KiB O_DIRECT io_uring I/O per key op, one
+ * in flight per thread) ran the same job, each engine's ops/s is also given as a percent
+ * of raw's. Above 100 % the engine did better than one device I/O per op (its cache, its
+ * batching); below, it spent more than the device's time per op.
+ *
+ * Entry points: ab_report_job_text(), ab_report_table(), ab_report_json(),
+ * ab_device_fraction().
  */
 #include "alexdb_bench.h"
 
@@ -59,14 +65,30 @@ static void print_opt(const char *label, double v, const char *fmt_suffix, doubl
     else printf(" %s=%.3g%s", label, v * scale, fmt_suffix);
 }
 
-void ab_report_job_text(const ab_result *r)
+double ab_device_fraction(const ab_result *r, const ab_result *raw)
+{
+    if (raw == NULL || !raw->ran || !r->ran) return -1;
+    double raw_s = rate_of(raw, (double)raw->op_count);
+    return raw_s > 0 ? rate_of(r, (double)r->op_count) / raw_s : -1;
+}
+
+/* "12.3 %" or "4567 %": three significant digits at most, then whole percents. */
+static const char *format_percent(double fraction, char *buf, size_t buf_size)
+{
+    double pct = fraction * 100;
+    snprintf(buf, buf_size, pct < 10 ? "%.2f %%" : pct < 100 ? "%.1f %%" : "%.0f %%", pct);
+    return buf;
+}
+
+void ab_report_job_text(const ab_result *r, const ab_result *raw)
 {
     const ab_job *job = r->job;
     char rate[32], bw[32];
     double ops_s = rate_of(r, (double)r->op_count), items_s = rate_of(r, (double)r->item_count);
     printf("%s: (engine=%s, rw=%s, keys=%" PRIu64 ", value_size=%u, threads=%u, distribution=%s, "
-           "key_shape=%s)\n", job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size,
-           job->thread_count, ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape));
+           "key_shape=%s, group=%u)\n", job->name, r->engine, ab_rw_name(job->rw), job->key_count,
+           job->value_size, job->thread_count, ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape),
+           r->group);
     if (r->unsupported) {
         printf("  not supported: %s %s\n", r->engine, r->unsupported_why);
         return;
@@ -75,6 +97,13 @@ void ab_report_job_text(const ab_result *r)
     printf("  %s: IOPS=%s, BW=%.1fMB/s (%.1fMiB/s) (%" PRIu64 " ops, %" PRIu64 " keys, %.2f s)\n",
            ab_rw_writes(job->rw) ? "write" : ab_rw_ycsb(job->rw) ? "mixed" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
            items_s * (8.0 + job->value_size) / 1048576.0, r->op_count, r->item_count, r->seconds);
+    double device = ab_device_fraction(r, raw);
+    if (device >= 0) {
+        char pct[32], raw_rate[32];
+        printf("    device: %s of raw (raw: IOPS=%s on this job, one 4 KiB O_DIRECT read or write per "
+               "key op)\n", format_percent(device, pct, sizeof(pct)),
+               bench_format_rate(rate_of(raw, (double)raw->op_count), raw_rate, sizeof(raw_rate)));
+    }
     if (job->rw == AB_RW_MULTIGET)
         printf("    multiget: batches/s=%s, keys/s=%s (iodepth=%u keys per batch, a loop of gets)\n", rate,
                bench_format_rate(items_s, bw, sizeof(bw)), job->iodepth);
@@ -116,12 +145,32 @@ void ab_report_job_text(const ab_result *r)
     printf("\n");
 }
 
+/* The % of device row under job j's row, when raw ran that job. */
+static void table_device_row(const ab_result *results, uint32_t engine_count, uint32_t job_count,
+                             uint32_t j, const ab_result *raw)
+{
+    if (raw == NULL || !raw->ran) return;
+    printf("%-20s", "  % of device");
+    for (uint32_t e = 0; e < engine_count; e++) {
+        char pct[32];
+        double device = ab_device_fraction(&results[e * job_count + j], raw);
+        printf(" %18s", device >= 0 ? format_percent(device, pct, sizeof(pct)) : "-");
+    }
+    printf("\n");
+}
+
 void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t job_count)
 {
-    int alexdb_column = -1;
-    for (uint32_t e = 0; e < engine_count; e++)
+    int alexdb_column = -1, raw_column = -1;
+    for (uint32_t e = 0; e < engine_count; e++) {
         if (strcmp(results[e * job_count].engine, "alexdb") == 0) alexdb_column = (int)e;
-    printf("\nops/s (ratio to alexdb; >1 means faster than alexdb)\n%-20s", "job");
+        if (strcmp(results[e * job_count].engine, "raw") == 0) raw_column = (int)e;
+    }
+    printf("\nops/s (ratio to alexdb; >1 means faster than alexdb)\n");
+    if (raw_column >= 0)
+        printf("%% of device: ops/s as a percent of raw's on the same job (raw: one 4 KiB O_DIRECT "
+               "io_uring I/O per key op)\n");
+    printf("%-20s", "job");
     for (uint32_t e = 0; e < engine_count; e++) printf(" %18s", results[e * job_count].engine);
     printf("\n");
     for (uint32_t j = 0; j < job_count; j++) {
@@ -139,6 +188,8 @@ void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t j
             printf(" %18s", cell);
         }
         printf("\n");
+        table_device_row(results, engine_count, job_count, j,
+                         raw_column >= 0 ? &results[(uint32_t)raw_column * job_count + j] : NULL);
     }
 }
 
@@ -148,7 +199,7 @@ static void json_num(const char *name, double v, const char *after)
     else printf("\"%s\": %.6g%s", name, v, after);
 }
 
-static void json_result(const ab_result *r)
+static void json_result(const ab_result *r, const ab_result *raw)
 {
     const ab_job *job = r->job;
     printf("    {\"jobname\": \"%s\", \"engine\": \"%s\", \"rw\": \"%s\", \"keys\": %" PRIu64
@@ -159,11 +210,15 @@ static void json_result(const ab_result *r)
            r->ran ? "true" : "false", r->unsupported ? "false" : "true");
     printf("     \"ops\": %" PRIu64 ", \"keys_done\": %" PRIu64 ", \"notfound\": %" PRIu64 ", ", r->op_count,
            r->item_count, r->notfound_count);
+    printf("\"group\": %u, ", r->group);
+    json_num("start_s", r->ran ? r->start_s : -1, ", ");
+    json_num("end_s", r->ran ? r->end_s : -1, ", ");
     json_num("seconds", r->seconds, ", ");
     json_num("iops", rate_of(r, (double)r->op_count), ", ");
     json_num("bw_bytes", rate_of(r, (double)r->item_count) * (8.0 + job->value_size), ", ");
     json_num("keys_per_s", rate_of(r, (double)r->item_count), ", ");
     json_num("writer_iops", r->writer_seconds > 0 ? (double)r->writer_op_count / r->writer_seconds : -1, ", ");
+    json_num("fraction_of_device", raw == r ? -1 : ab_device_fraction(r, raw), ",\n     ");
     printf("\"ycsb_ops\": {\"read\": %" PRIu64 ", \"update\": %" PRIu64 ", \"insert\": %" PRIu64
            ", \"scan\": %" PRIu64 ", \"read_modify_write\": %" PRIu64 "},\n", r->ycsb_read_count,
            r->ycsb_update_count, r->ycsb_insert_count, r->ycsb_scan_count, r->ycsb_rmw_count);
@@ -191,14 +246,17 @@ static void json_result(const ab_result *r)
     json_num("space_amplification", d.space_amp, "}}");
 }
 
-void ab_report_json(const ab_result *results, uint32_t result_count)
+void ab_report_json(const ab_result *results, uint32_t engine_count, uint32_t job_count)
 {
+    int raw_column = -1;
+    for (uint32_t e = 0; e < engine_count; e++)
+        if (strcmp(results[e * job_count].engine, "raw") == 0) raw_column = (int)e;
     printf("{\n  \"program\": \"" AB_NAME "\",\n  \"jobs\": [\n");
     uint32_t printed = 0;
-    for (uint32_t i = 0; i < result_count; i++) {
+    for (uint32_t i = 0; i < engine_count * job_count; i++) {
         if (results[i].job == NULL) continue;
         if (printed++ > 0) printf(",\n");
-        json_result(&results[i]);
+        json_result(&results[i], raw_column >= 0 ? &results[(uint32_t)raw_column * job_count + i % job_count] : NULL);
     }
     printf("\n  ]\n}\n");
 }

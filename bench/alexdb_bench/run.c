@@ -16,9 +16,15 @@
  * Threads claim ops from one shared counter in small batches, so a job with an op budget
  * does exactly that many ops whatever the thread count; fills claim indexes (fillseq in
  * index order, fillrandom through a permutation of the indexes), so each key is written
- * exactly once. Each thread times every op into its own histogram; they are merged after.
+ * exactly once. Each thread times every op into its own histogram and counts it in its
+ * own per-second interval array (throughput over time, for --plot); they are merged after.
  *
- * Entry point: ab_run_job(). Also ab_key_of()/ab_index_of(), ab_value_*, ab_dir_size().
+ * A group is the jobs that run at the same time (fio without stonewall): each job has its
+ * own threads and gate; all gates open at one instant, and the starter sleeps on a
+ * condition variable until the last thread of the group is done, waking once a second to
+ * redraw the progress line.
+ *
+ * Entry point: ab_run_group(). Also ab_key_of()/ab_index_of(), ab_value_*, ab_dir_size().
  */
 #define _XOPEN_SOURCE 700
 #include "alexdb_bench.h"
@@ -51,6 +57,7 @@ int ab_errorf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    ab_progress_clear();
     fprintf(stderr, AB_NAME ": error: ");
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\n");
@@ -212,20 +219,37 @@ static uint64_t permute(uint64_t i, uint64_t n, uint64_t seed)
 
 /* ---- Threads ---- */
 
+/* The jobs of one group: the starter sleeps on cond until running reaches 0. */
+typedef struct ab_group {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* on CLOCK_MONOTONIC, the clock of ab_now_ns() */
+    uint32_t running;           /* threads of every job of the group not yet finished */
+} ab_group;
+
+struct ab_thread;
+
+/* One job of a group: what its threads share. */
 typedef struct ab_shared {
     const bench_engine *engine;
     void *db;
     const ab_job *job;
+    ab_group *group;
+    ab_result *result;
+    struct ab_thread *threads;
+    uint32_t thread_count, reader_count;
     zipf zipf;
     int dist;                   /* ab_job_dist() */
     uint64_t op_budget;         /* UINT64_MAX: until the deadline */
-    uint64_t insert_base;       /* the first index a YCSB insert may take */
-    _Atomic uint64_t insert_claimed, insert_done;
+    ab_inserts *inserts;        /* the database's, shared with concurrent jobs */
+    uint32_t interval_cap;      /* entries of each thread's interval_counts */
     _Atomic uint32_t readers_running; /* readwhilewriting: the writer stops at 0 */
+    _Atomic uint32_t threads_running; /* the progress line: 0 = this job has finished */
     _Atomic bool writer_started;      /* readwhilewriting: the readers start after the writer */
     _Atomic uint64_t next_op;
+    _Atomic uint64_t progress_ops;    /* ops done, ramp included, for the progress line */
     _Atomic bool failed;
     bench_gate gate;
+    uint32_t created_count;     /* threads started */
     uint64_t start_ns, measure_ns, deadline_ns; /* set before the gate opens */
 } ab_shared;
 
@@ -242,6 +266,9 @@ typedef struct ab_thread {
     uint64_t lat_min_ns, lat_max_ns;
     double lat_sum_ns, lat_sumsq_ns;
     uint64_t last_op_ns;
+    uint64_t *interval_counts;  /* measured ops ending in each AB_INTERVAL_NS */
+    uint32_t interval_index;
+    uint64_t interval_end_ns;
     unsigned char *buf;
     int rc;
 } ab_thread;
@@ -254,7 +281,7 @@ static uint64_t draw_index(ab_thread *t)
     const ab_job *job = sh->job;
     if (sh->dist == AB_DIST_ZIPFIAN) return fnv1a64(zipf_next(&sh->zipf, &t->rng)) % job->key_count;
     if (sh->dist == AB_DIST_LATEST) { /* YCSB's SkewedLatestGenerator: newest first */
-        uint64_t limit = sh->insert_base + atomic_load_explicit(&t->shared->insert_done, memory_order_relaxed);
+        uint64_t limit = job->key_count + atomic_load_explicit(&sh->inserts->done, memory_order_relaxed);
         uint64_t rank = zipf_next(&sh->zipf, &t->rng);
         return rank < limit ? limit - 1 - rank : 0;
     }
@@ -331,9 +358,9 @@ static int do_ycsb(ab_thread *t, void *ctx)
     case KIND_READ: return read_one(t, ctx, ab_key_of(job, draw_index(t)));
     case KIND_UPDATE: return write_one(t, ctx, ab_key_of(job, draw_index(t)));
     case KIND_INSERT: {
-        uint64_t index = sh->insert_base + atomic_fetch_add(&sh->insert_claimed, 1);
+        uint64_t index = job->key_count + atomic_fetch_add(&sh->inserts->claimed, 1);
         if (write_one(t, ctx, ab_key_of(job, index)) != 0) return -1;
-        atomic_fetch_add(&sh->insert_done, 1);
+        atomic_fetch_add(&sh->inserts->done, 1);
         return 0;
     }
     case KIND_SCAN: {
@@ -393,8 +420,14 @@ static int do_op(ab_thread *t, void *ctx, uint64_t op)
     }
 }
 
-static void record(ab_thread *t, uint64_t ns)
+/* A measured op that took ns and ended at end_ns. */
+static void record(ab_thread *t, uint64_t ns, uint64_t end_ns)
 {
+    while (end_ns >= t->interval_end_ns && t->interval_index < t->shared->interval_cap) {
+        t->interval_index++;
+        t->interval_end_ns += AB_INTERVAL_NS;
+    }
+    if (t->interval_index < t->shared->interval_cap) t->interval_counts[t->interval_index]++;
     latency_hist_add(t->hist, ns);
     t->op_count++;
     if (ns < t->lat_min_ns) t->lat_min_ns = ns;
@@ -428,20 +461,11 @@ static void writer_loop(ab_thread *t, void *ctx)
     }
 }
 
-static void *thread_main(void *arg)
+/* A reader (every thread but readwhilewriting's writer): claims ops until the budget or
+ * the deadline runs out. */
+static void reader_loop(ab_thread *t, void *ctx)
 {
-    ab_thread *t = arg;
     ab_shared *sh = t->shared;
-    void *ctx = NULL;
-    t->rc = sh->engine->thread_open(sh->db, &ctx);
-    if (t->rc != 0) atomic_store(&sh->failed, true);
-    bench_gate_arrive_and_wait(&sh->gate);
-    if (t->rc != 0) return NULL;
-    if (t->writer) {
-        writer_loop(t, ctx);
-        sh->engine->thread_close(ctx);
-        return NULL;
-    }
     while (sh->job->rw == AB_RW_READWHILEWRITING && !atomic_load(&sh->writer_started) &&
            !atomic_load(&sh->failed))
         sched_yield(); /* so the readers never run without the writer */
@@ -453,25 +477,49 @@ static void *thread_main(void *arg)
         uint64_t end = first + AB_CLAIM_BATCH < sh->op_budget ? first + AB_CLAIM_BATCH : sh->op_budget;
         uint64_t now = ab_now_ns();
         if (now >= sh->deadline_ns) break;
-        for (uint64_t op = first; op < end; op++) {
+        uint64_t op = first;
+        for (; op < end; op++) {
             uint64_t begin = now, items = t->item_count, notfound = t->notfound_count;
             uint64_t kinds[5];
             memcpy(kinds, t->kind_count, sizeof(kinds));
             if (do_op(t, ctx, op) != 0) { t->rc = -1; atomic_store(&sh->failed, true); break; }
             now = ab_now_ns();
             if (begin >= sh->measure_ns) {
-                record(t, now - begin);
+                record(t, now - begin, now);
             } else { /* ramp_time: done, not counted */
                 t->item_count = items;
                 t->notfound_count = notfound;
                 memcpy(t->kind_count, kinds, sizeof(kinds));
             }
         }
+        atomic_fetch_add_explicit(&sh->progress_ops, op - first, memory_order_relaxed);
         if (t->rc != 0) break;
         t->last_op_ns = now;
     }
     atomic_fetch_sub(&sh->readers_running, 1);
-    sh->engine->thread_close(ctx);
+}
+
+static void *thread_main(void *arg)
+{
+    ab_thread *t = arg;
+    ab_shared *sh = t->shared;
+    void *ctx = NULL;
+    t->rc = sh->engine->thread_open(sh->db, sh->job, &ctx);
+    if (t->rc != 0) atomic_store(&sh->failed, true);
+    bench_gate_arrive_and_wait(&sh->gate);
+    t->interval_end_ns = sh->measure_ns + AB_INTERVAL_NS;
+    if (t->rc == 0) {
+        if (t->writer) writer_loop(t, ctx);
+        else reader_loop(t, ctx);
+        sh->engine->thread_close(ctx);
+    } else if (!t->writer) {
+        atomic_fetch_sub(&sh->readers_running, 1);
+    }
+    atomic_fetch_sub(&sh->threads_running, 1);
+    pthread_mutex_lock(&sh->group->lock);
+    AB_ASSERT(sh->group->running > 0);
+    if (--sh->group->running == 0) pthread_cond_signal(&sh->group->cond);
+    pthread_mutex_unlock(&sh->group->lock);
     return NULL;
 }
 
@@ -527,95 +575,226 @@ static void merge_threads(ab_thread *threads, uint32_t count, ab_result *r)
     r->lat_stdev_us = (var > 0 ? sqrt(var) : 0) / 1e3;
 }
 
-static int run_threads(ab_shared *sh, ab_thread *threads, uint32_t count)
+/* Sums the readers' interval counts into r, up to the interval of the job's last op. */
+static int merge_intervals(const ab_shared *sh, uint64_t end_ns, ab_result *r)
 {
-    uint32_t created = 0;
-    int rc = 0;
-    for (; created < count; created++) {
-        if (pthread_create(&threads[created].thread, NULL, thread_main, &threads[created]) != 0) {
-            rc = ab_errorf("pthread_create: %s", strerror(errno));
-            atomic_store(&sh->failed, true);
-            break;
-        }
-    }
-    bench_gate_wait_ready(&sh->gate, created);
-    sh->start_ns = ab_now_ns();
-    sh->measure_ns = sh->start_ns + sh->job->ramp_ns;
-    sh->deadline_ns = sh->job->runtime_ns == 0 ? UINT64_MAX : sh->measure_ns + sh->job->runtime_ns;
-    bench_gate_open(&sh->gate);
-    for (uint32_t i = 0; i < created; i++) {
-        pthread_join(threads[i].thread, NULL);
-        if (threads[i].rc != 0) rc = -1;
-    }
-    return rc;
+    if (end_ns <= sh->measure_ns) return 0;
+    uint64_t span_ns = end_ns - sh->measure_ns;
+    uint64_t count = span_ns / AB_INTERVAL_NS + 1;
+    if (count > sh->interval_cap) count = sh->interval_cap;
+    r->interval_counts = calloc(count, sizeof(uint64_t));
+    if (r->interval_counts == NULL) return ab_errorf("out of memory");
+    for (uint32_t i = 0; i < sh->reader_count; i++)
+        for (uint64_t k = 0; k < count; k++) r->interval_counts[k] += sh->threads[i].interval_counts[k];
+    r->interval_count = (uint32_t)count;
+    uint64_t last_ns = span_ns - (count - 1) * AB_INTERVAL_NS;
+    r->last_interval_s = (double)(last_ns < AB_INTERVAL_NS ? last_ns : AB_INTERVAL_NS) / 1e9;
+    return 0;
 }
 
-int ab_run_job(const bench_engine *engine, void *db, const ab_job *job, uint64_t *inserted, ab_result *result)
+static bool job_unsupported(const bench_engine *engine, const ab_job *job, ab_result *result)
 {
-    if (job->rw == AB_RW_YCSB_E && !engine->ordered) {
-        result->unsupported = true;
-        result->unsupported_why = "its scans read consecutive blocks, not keys in order, so YCSB E's "
-                                  "scans would be fake";
-        return 0;
-    }
-    static ab_shared sh; /* large (the zipf table is not, but the gate must not move) */
-    memset(&sh, 0, sizeof(sh));
-    sh.engine = engine;
-    sh.db = db;
-    sh.job = job;
-    sh.gate = (bench_gate)BENCH_GATE_INIT;
-    if (engine->begin_job != NULL) engine->begin_job(db, job);
-    sh.dist = ab_job_dist(job);
-    sh.insert_base = job->key_count + *inserted;
-    if (sh.dist != AB_DIST_UNIFORM) zipf_init(&sh.zipf, job->key_count);
-    uint32_t reader_count = job->thread_count;
-    uint32_t thread_count = reader_count + (job->rw == AB_RW_READWHILEWRITING ? 1u : 0u);
-    atomic_store(&sh.readers_running, reader_count);
-    sh.op_budget = ab_rw_writes(job->rw) && job->rw != AB_RW_OVERWRITE ? job->key_count
-                   : job->op_count != 0 ? job->op_count : job->key_count;
-    if (job->time_based) sh.op_budget = UINT64_MAX;
-    ab_thread *threads = calloc(thread_count, sizeof(ab_thread));
+    if (job->rw != AB_RW_YCSB_E || engine->ordered) return false;
+    result->unsupported = true;
+    result->unsupported_why = "its scans read consecutive blocks, not keys in order, so YCSB E's "
+                              "scans would be fake";
+    return true;
+}
+
+/* Sets up one job of a group (nothing runs yet): 0, or -1 (job_free() cleans up). */
+static int job_prepare(ab_shared *sh, const bench_engine *engine, void *db, const ab_job *job,
+                       ab_group *group, ab_inserts *inserts, ab_result *result)
+{
+    sh->engine = engine;
+    sh->db = db;
+    sh->job = job;
+    sh->group = group;
+    sh->result = result;
+    sh->inserts = inserts;
+    sh->gate = (bench_gate)BENCH_GATE_INIT;
+    sh->dist = ab_job_dist(job);
+    if (sh->dist != AB_DIST_UNIFORM) zipf_init(&sh->zipf, job->key_count);
+    sh->reader_count = job->thread_count;
+    sh->thread_count = sh->reader_count + (job->rw == AB_RW_READWHILEWRITING ? 1u : 0u);
+    atomic_store(&sh->readers_running, sh->reader_count);
+    atomic_store(&sh->threads_running, sh->thread_count);
+    sh->op_budget = ab_rw_writes(job->rw) && job->rw != AB_RW_OVERWRITE ? job->key_count
+                    : job->op_count != 0 ? job->op_count : job->key_count;
+    if (job->time_based) sh->op_budget = UINT64_MAX;
+    uint64_t seconds = (job->runtime_ns + AB_INTERVAL_NS - 1) / AB_INTERVAL_NS;
+    sh->interval_cap = job->runtime_ns != 0 && seconds < AB_INTERVAL_COUNT_MAX ? (uint32_t)seconds + 1
+                                                                               : AB_INTERVAL_COUNT_MAX;
+    sh->threads = calloc(sh->thread_count, sizeof(ab_thread));
     result->hist = calloc(1, sizeof(latency_hist));
-    if (threads == NULL || result->hist == NULL) { free(threads); return ab_errorf("out of memory"); }
-    int rc = 0;
-    for (uint32_t i = 0; i < thread_count && rc == 0; i++) {
-        ab_thread *t = &threads[i];
-        t->shared = &sh;
+    if (sh->threads == NULL || result->hist == NULL) return ab_errorf("out of memory");
+    for (uint32_t i = 0; i < sh->thread_count; i++) {
+        ab_thread *t = &sh->threads[i];
+        t->shared = sh;
         t->index = i;
-        t->writer = i >= reader_count;
+        t->writer = i >= sh->reader_count;
         t->rng = job->seed * 0x100000001b3ULL + i + 1;
         t->lat_min_ns = UINT64_MAX;
         t->hist = calloc(1, sizeof(latency_hist));
         t->buf = malloc(AB_VALUE_SIZE_MAX);
-        if (t->hist == NULL || t->buf == NULL) rc = ab_errorf("out of memory");
+        t->interval_counts = calloc(sh->interval_cap, sizeof(uint64_t));
+        if (t->hist == NULL || t->buf == NULL || t->interval_counts == NULL) return ab_errorf("out of memory");
     }
-    double io_r0 = 0, io_w0 = 0, io_r1 = 0, io_w1 = 0;
-    counters_get(engine, db, &result->before);
-    read_proc_io(&io_r0, &io_w0);
-    if (rc == 0) rc = run_threads(&sh, threads, thread_count);
-    *inserted += atomic_load(&sh.insert_claimed);
-    uint64_t end_ns = 0;
-    for (uint32_t i = 0; i < reader_count; i++)
-        if (threads[i].last_op_ns > end_ns) end_ns = threads[i].last_op_ns;
-    read_proc_io(&io_r1, &io_w1);
-    counters_get(engine, db, &result->after);
-    if (rc == 0) {
-        merge_threads(threads, reader_count, result);
-        for (uint32_t i = reader_count; i < thread_count; i++) {
-            result->writer_op_count += threads[i].op_count;
-            if (threads[i].last_op_ns > sh.measure_ns)
-                result->writer_seconds = (double)(threads[i].last_op_ns - sh.measure_ns) / 1e9;
+    return 0;
+}
+
+static void job_free(ab_shared *sh)
+{
+    for (uint32_t i = 0; sh->threads != NULL && i < sh->thread_count; i++) {
+        free(sh->threads[i].hist);
+        free(sh->threads[i].buf);
+        free(sh->threads[i].interval_counts);
+    }
+    free(sh->threads);
+    sh->threads = NULL;
+}
+
+/* Starts the job's threads; they wait at its gate. Returns how many started. */
+static uint32_t job_start_threads(ab_shared *sh)
+{
+    uint32_t created = 0;
+    for (; created < sh->thread_count; created++) {
+        ab_thread *t = &sh->threads[created];
+        if (pthread_create(&t->thread, NULL, thread_main, t) != 0) {
+            ab_errorf("pthread_create: %s", strerror(errno));
+            atomic_store(&sh->failed, true);
+            break;
         }
-        result->seconds = end_ns > sh.measure_ns ? (double)(end_ns - sh.measure_ns) / 1e9 : 0;
-        result->io_read_bytes = io_r0 >= 0 && io_r1 >= 0 ? io_r1 - io_r0 : -1;
-        result->io_write_bytes = io_w0 >= 0 && io_w1 >= 0 ? io_w1 - io_w0 : -1;
-        result->ran = true;
     }
-    for (uint32_t i = 0; i < thread_count; i++) {
-        free(threads[i].hist);
-        free(threads[i].buf);
+    /* The threads never started count as finished (with their job failed). */
+    uint32_t missing = sh->thread_count - created;
+    atomic_fetch_sub(&sh->threads_running, missing);
+    atomic_fetch_sub(&sh->readers_running, sh->reader_count > created ? sh->reader_count - created : 0);
+    pthread_mutex_lock(&sh->group->lock);
+    sh->group->running -= missing;
+    pthread_mutex_unlock(&sh->group->lock);
+    bench_gate_wait_ready(&sh->gate, created);
+    return created;
+}
+
+/* Sleeps until every thread of the group has finished, showing progress once a second. */
+static void group_wait(ab_group *group, const ab_shared *shs, uint32_t count)
+{
+    ab_progress_job shown[AB_JOB_COUNT_MAX];
+    uint32_t shown_count = 0;
+    for (uint32_t j = 0; j < count; j++) {
+        const ab_shared *sh = &shs[j];
+        if (sh->job == NULL) continue;
+        shown[shown_count++] = (ab_progress_job){
+            .job_name = sh->job->name, .engine = sh->engine->name, .op_count = &sh->progress_ops,
+            .thread_count = &sh->threads_running, .op_budget = sh->op_budget,
+            .start_ns = sh->start_ns, .deadline_ns = sh->deadline_ns};
     }
-    free(threads);
+    uint64_t next_ns = ab_now_ns() + AB_INTERVAL_NS;
+    pthread_mutex_lock(&group->lock);
+    while (group->running > 0) {
+        struct timespec at = {.tv_sec = (time_t)(next_ns / 1000000000ULL),
+                              .tv_nsec = (long)(next_ns % 1000000000ULL)};
+        if (pthread_cond_timedwait(&group->cond, &group->lock, &at) != ETIMEDOUT) continue;
+        pthread_mutex_unlock(&group->lock);
+        ab_progress_show(shown, shown_count, ab_now_ns());
+        next_ns += AB_INTERVAL_NS;
+        pthread_mutex_lock(&group->lock);
+    }
+    pthread_mutex_unlock(&group->lock);
+    ab_progress_clear();
+}
+
+/* Starts every job's threads, releases them together, waits for all. 0, or -1 if any
+ * thread could not start. */
+static int group_run(ab_group *group, ab_shared *shs, uint32_t count, uint64_t *origin_ns)
+{
+    int rc = 0;
+    for (uint32_t j = 0; j < count; j++) group->running += shs[j].job != NULL ? shs[j].thread_count : 0;
+    for (uint32_t j = 0; j < count; j++) {
+        if (shs[j].job == NULL) continue;
+        shs[j].created_count = job_start_threads(&shs[j]);
+        if (shs[j].created_count < shs[j].thread_count) rc = -1;
+    }
+    uint64_t now = ab_now_ns();
+    if (*origin_ns == 0) *origin_ns = now;
+    for (uint32_t j = 0; j < count; j++) {
+        ab_shared *sh = &shs[j];
+        if (sh->job == NULL) continue;
+        sh->start_ns = now;
+        sh->measure_ns = now + sh->job->ramp_ns;
+        sh->deadline_ns = sh->job->runtime_ns == 0 ? UINT64_MAX : sh->measure_ns + sh->job->runtime_ns;
+        sh->result->start_s = (double)(now - *origin_ns) / 1e9;
+    }
+    for (uint32_t j = 0; j < count; j++)
+        if (shs[j].job != NULL) bench_gate_open(&shs[j].gate);
+    group_wait(group, shs, count);
+    for (uint32_t j = 0; j < count; j++)
+        for (uint32_t i = 0; shs[j].job != NULL && i < shs[j].created_count; i++)
+            pthread_join(shs[j].threads[i].thread, NULL);
+    return rc;
+}
+
+/* The job's figures from its threads into its result: 0, or -1 if the job failed. */
+static int job_finish(ab_shared *sh)
+{
+    ab_result *r = sh->result;
+    int rc = sh->created_count == sh->thread_count ? 0 : -1;
+    for (uint32_t i = 0; i < sh->created_count; i++)
+        if (sh->threads[i].rc != 0) rc = -1;
+    uint64_t end_ns = 0;
+    for (uint32_t i = 0; i < sh->reader_count; i++)
+        if (sh->threads[i].last_op_ns > end_ns) end_ns = sh->threads[i].last_op_ns;
+    if (rc == 0) {
+        merge_threads(sh->threads, sh->reader_count, r);
+        for (uint32_t i = sh->reader_count; i < sh->thread_count; i++) {
+            r->writer_op_count += sh->threads[i].op_count;
+            if (sh->threads[i].last_op_ns > sh->measure_ns)
+                r->writer_seconds = (double)(sh->threads[i].last_op_ns - sh->measure_ns) / 1e9;
+        }
+        r->seconds = end_ns > sh->measure_ns ? (double)(end_ns - sh->measure_ns) / 1e9 : 0;
+        r->end_s = r->start_s + (end_ns > sh->start_ns ? (double)(end_ns - sh->start_ns) / 1e9 : 0);
+        rc = merge_intervals(sh, end_ns, r);
+        r->ran = rc == 0;
+    }
+    return rc;
+}
+
+int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint32_t job_count,
+                 ab_inserts *inserts, uint64_t *origin_ns, ab_result *results)
+{
+    AB_ASSERT(job_count > 0 && job_count <= AB_JOB_COUNT_MAX);
+    ab_shared *shs = calloc(job_count, sizeof(ab_shared));
+    if (shs == NULL) return ab_errorf("out of memory");
+    ab_group group = {.lock = PTHREAD_MUTEX_INITIALIZER, .running = 0};
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&group.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    int rc = 0;
+    for (uint32_t j = 0; j < job_count && rc == 0; j++) {
+        results[j].hist = NULL;
+        if (job_unsupported(engine, &jobs[j], &results[j])) continue;
+        rc = job_prepare(&shs[j], engine, db, &jobs[j], &group, inserts, &results[j]);
+    }
+    ab_counters before, after;
+    double io_r0 = 0, io_w0 = 0, io_r1 = 0, io_w1 = 0;
+    counters_get(engine, db, &before);
+    read_proc_io(&io_r0, &io_w0);
+    if (rc == 0) rc = group_run(&group, shs, job_count, origin_ns);
+    read_proc_io(&io_r1, &io_w1);
+    counters_get(engine, db, &after);
+    for (uint32_t j = 0; j < job_count; j++) {
+        if (shs[j].job == NULL) continue;
+        shs[j].result->before = before; /* the engine's and the OS's counters cover the group */
+        shs[j].result->after = after;
+        shs[j].result->io_read_bytes = io_r0 >= 0 && io_r1 >= 0 ? io_r1 - io_r0 : -1;
+        shs[j].result->io_write_bytes = io_w0 >= 0 && io_w1 >= 0 ? io_w1 - io_w0 : -1;
+        if (rc == 0 && job_finish(&shs[j]) != 0) rc = -1;
+        job_free(&shs[j]);
+    }
+    pthread_cond_destroy(&group.cond);
+    free(shs);
     return rc;
 }
 

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""bench_check.py: the checks of alexdb-bench's ctests that need more than an exit status
+or a regular expression (bench/alexdb_bench/CMakeLists.txt runs them; label "bench").
+Each runs alexdb-bench itself and exits 0 when the check holds, 1 with the reason when
+it does not. No timing is asserted: only structure (files, XML, lines, order).
+
+  bench_check.py plot BENCH JOBFILE WORKDIR
+      --engine=all --plot: every job has its two SVG files, each well-formed XML with
+      exactly one <polyline> per engine that ran (data-engine), all points inside the
+      picture; and the text report gives a "% of device" for every engine and job.
+  bench_check.py groups BENCH JOBFILE WORKDIR
+      --output-format=json: jobs without stonewall share a group and its start; a group
+      starts only after every job of the group before has ended.
+  bench_check.py progress BENCH WORKDIR
+      the progress line: on a terminal (a pty as stderr) it is drawn with \\r and erased,
+      and never reaches stdout; with --no-progress, or stderr not a terminal, it is absent.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import xml.dom.minidom
+
+
+def fail(message):
+    print("bench_check: FAIL: " + message)
+    sys.exit(1)
+
+
+def run(argv, **kwargs):
+    print("bench_check: running " + " ".join(argv))
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, **kwargs)
+    out = proc.stdout.decode()
+    if proc.returncode != 0:
+        print(out)
+        fail("exit status %d" % proc.returncode)
+    return out
+
+
+def check_svg(path, engines):
+    try:
+        dom = xml.dom.minidom.parse(path)
+    except Exception as e:  # any parse error is the failure being tested for
+        fail("%s is not well-formed XML: %s" % (path, e))
+    svg = dom.documentElement
+    if svg.tagName != "svg":
+        fail("%s: root element is %s" % (path, svg.tagName))
+    width, height = float(svg.getAttribute("width")), float(svg.getAttribute("height"))
+    lines = svg.getElementsByTagName("polyline")
+    named = sorted(p.getAttribute("data-engine") for p in lines)
+    if named != sorted(engines):
+        fail("%s: polylines for %s, expected one each for %s" % (path, named, sorted(engines)))
+    for p in lines:
+        points = p.getAttribute("points").split()
+        if not points:
+            fail("%s: empty polyline" % path)
+        for point in points:
+            x, y = (float(v) for v in point.split(","))
+            if not (0 <= x <= width and 0 <= y <= height):
+                fail("%s: point %s outside %gx%g" % (path, point, width, height))
+
+
+def check_plot(bench, jobfile, workdir):
+    plots = os.path.join(workdir, "plots")
+    shutil.rmtree(plots, ignore_errors=True)
+    out = run([bench, jobfile, "--engine=all", "--directory=" + os.path.join(workdir, "db"),
+               "--plot", plots])
+    jobs = []
+    engines = {}
+    for job, engine in re.findall(r"^(\S+): \(engine=(\w+),", out, re.M):
+        if job not in jobs:
+            jobs.append(job)
+        engines.setdefault(job, []).append(engine)
+    if len(jobs) < 2 or len(engines[jobs[0]]) < 2:
+        fail("expected at least two jobs on at least two engines, got %s" % engines)
+    for index, job in enumerate(jobs):
+        for kind in ("throughput", "latency"):
+            path = os.path.join(plots, "%02d-%s-%s.svg" % (index + 1, job, kind))
+            if not os.path.isfile(path):
+                fail("missing " + path)
+            check_svg(path, engines[job])
+    device_rows = re.findall(r"^\s+% of device((?:\s+\S+ %)+)\s*$", out, re.M)
+    if len(device_rows) != len(jobs):
+        fail("%d '%% of device' rows in the table, expected %d" % (len(device_rows), len(jobs)))
+    if any(len(row.split("%")) - 1 != len(engines[jobs[0]]) for row in device_rows):
+        fail("a '%% of device' row lacks an engine: %s" % device_rows)
+    device_lines = re.findall(r"^\s+device: [0-9.]+ % of raw", out, re.M)
+    if len(device_lines) != len(jobs) * (len(engines[jobs[0]]) - 1):
+        fail("%d 'device:' lines in the job reports, expected one per job and engine but raw"
+             % len(device_lines))
+    print("bench_check: plot: %d jobs x %d engines, %d SVG files checked"
+          % (len(jobs), len(engines[jobs[0]]), 2 * len(jobs)))
+
+
+def check_groups(bench, jobfile, workdir):
+    out = run([bench, jobfile, "--engine=alexdb", "--directory=" + os.path.join(workdir, "db"),
+               "--output-format=json"])
+    jobs = json.loads(out)["jobs"]
+    groups = {}
+    for job in jobs:
+        groups.setdefault(job["group"], []).append(job)
+    concurrent = [g for g in groups.values() if len(g) > 1]
+    if not concurrent:
+        fail("no group holds more than one job: %s" % [(j["jobname"], j["group"]) for j in jobs])
+    order = sorted(groups)
+    for g in order:
+        starts = {job["start_s"] for job in groups[g]}
+        if len(starts) != 1:
+            fail("group %d: jobs start at %s, not together" % (g, sorted(starts)))
+    for before, after in zip(order, order[1:]):
+        end = max(job["end_s"] for job in groups[before])
+        start = groups[after][0]["start_s"]
+        if start < end:
+            fail("group %d starts at %g s before group %d ends at %g s" % (after, start, before, end))
+    print("bench_check: groups: %d jobs in %d groups, %d concurrent" % (len(jobs), len(groups), len(concurrent)))
+
+
+def run_with_tty_stderr(argv, stdout_path):
+    """Runs argv with a pty as stderr and stdout to a file; returns what the pty got."""
+    master, slave = os.openpty()
+    with open(stdout_path, "wb") as stdout:
+        print("bench_check: running (stderr on a pty) " + " ".join(argv))
+        proc = subprocess.Popen(argv, stdout=stdout, stderr=slave)
+    os.close(slave)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        got += chunk
+    os.close(master)
+    if proc.wait() != 0:
+        fail("exit status %d: %s" % (proc.returncode, got.decode(errors="replace")))
+    return got.decode(errors="replace")
+
+
+PROGRESS = re.compile(r"\r\[readrandom alexdb\] [0-9.]+s/[0-9.m]+s, [0-9.]+[kM]? ops, "
+                      r"[0-9.]+[kM]? ops/s, ETA [0-9.m]+s")
+
+
+def check_progress(bench, workdir):
+    stdout_path = os.path.join(workdir, "stdout.txt")
+    job = [bench, "--engine=alexdb", "--rw=readrandom", "--keys=1000", "--time_based",
+           "--directory=" + os.path.join(workdir, "db")]
+    tty = run_with_tty_stderr(job + ["--runtime=1500ms"], stdout_path)
+    if not PROGRESS.search(tty):
+        fail("no progress line on the terminal: %r" % tty)
+    if not re.search(r"\r +\r$", tty):
+        fail("the progress line was not erased at the end: %r" % tty[-200:])
+    report = open(stdout_path).read()
+    if "ETA" in report or "\r" in report or "IOPS=" not in report:
+        fail("the report on stdout is missing or has progress in it: %r" % report[:300])
+    quiet = run_with_tty_stderr(job + ["--runtime=1100ms", "--no-progress"], stdout_path)
+    if "ETA" in quiet:
+        fail("--no-progress still drew the progress line: %r" % quiet)
+    piped = subprocess.run(job + ["--runtime=1100ms"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if piped.returncode != 0 or b"ETA" in piped.stderr + piped.stdout:
+        fail("stderr not a terminal: exit %d, progress drawn: %r" % (piped.returncode, piped.stderr))
+    print("bench_check: progress: drawn on a terminal, absent with --no-progress and on a pipe")
+
+
+def main():
+    if len(sys.argv) < 2:
+        fail("usage: see the docstring")
+    command, args = sys.argv[1], sys.argv[2:]
+    if args:
+        os.makedirs(args[-1], exist_ok=True)
+    if command == "plot" and len(args) == 3:
+        check_plot(*args)
+    elif command == "groups" and len(args) == 3:
+        check_groups(*args)
+    elif command == "progress" and len(args) == 2:
+        check_progress(*args)
+    else:
+        fail("bad arguments: %s" % sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
