@@ -67,12 +67,15 @@ int alex_writable(alex_index *index) COMMON_WUR;
 int alex_close(alex_index *index);
 
 /*
- * Reads the leaves the keys route to into the cache, PAGER_PIN_BATCH_MAX at a time, each
- * batch's misses in one submission so that they overlap; nothing stays pinned. A hint
- * for a caller that knows its next keys (log replay): the first error is returned and
- * nothing else changes. Thread-safe.
+ * Reads the leaves the keys route to into the cache with pager_prefetch: sorted by page,
+ * neighbours read together, many reads per submission; nothing stays pinned. At most
+ * alex_prefetch_leaf_max() leaves are read (the cache must hold them until they are
+ * used). A hint for a caller that knows its next keys (log replay): the first error is
+ * returned and nothing else changes. Thread-safe.
  */
 int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count);
+/* How many leaves one alex_prefetch reads at most: a quarter of the cache's frames. */
+uint32_t alex_prefetch_leaf_max(alex_index *index);
 
 /* Copies min(size, buf_size) bytes of key's value into buf; *size_out = full size. */
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out) COMMON_WUR;

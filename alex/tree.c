@@ -225,22 +225,29 @@ static int pin_leaf(alex_index *index, uint64_t key, pager_frame **frame_out)
 int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count)
 {
     ALEXDB_ASSERT(index != NULL && (keys != NULL || count == 0));
-    uint64_t page_nos[PAGER_PIN_BATCH_MAX];
-    pager_frame *frames[PAGER_PIN_BATCH_MAX];
-    int rc = ALEXDB_OK;
-    for (size_t done = 0; done < count && rc == ALEXDB_OK;) {
-        uint32_t n = 0;
-        pthread_rwlock_rdlock(&index->tree_lock);
-        for (; done < count && n < PAGER_PIN_BATCH_MAX; done++) {
-            alex_route route;
-            alex_inner_route(index->inner, keys[done], &route);
-            if (n == 0 || page_nos[n - 1] != route.leaf_page_no) page_nos[n++] = route.leaf_page_no;
-        }
-        rc = pager_pin_many(index->pager, page_nos, n, 0, frames);
-        for (uint32_t i = 0; rc == ALEXDB_OK && i < n; i++) pager_unpin(index->pager, frames[i]);
-        pthread_rwlock_unlock(&index->tree_lock);
+    if (count == 0) return ALEXDB_OK;
+    uint32_t max = alex_prefetch_leaf_max(index);
+    uint64_t *page_nos = malloc((size_t)COMMON_MIN(count, (size_t)max) * sizeof(*page_nos));
+    if (page_nos == NULL) return common_error(ALEXDB_NOMEM, "alex_prefetch: out of memory");
+    uint32_t n = 0;
+    pthread_rwlock_rdlock(&index->tree_lock);
+    for (size_t i = 0; i < count && n < max; i++) {
+        alex_route route;
+        alex_inner_route(index->inner, keys[i], &route);
+        if (n == 0 || page_nos[n - 1] != route.leaf_page_no) page_nos[n++] = route.leaf_page_no;
     }
+    pthread_rwlock_unlock(&index->tree_lock);
+    /* A leaf freed meanwhile is read and checked like any page: at worst a wasted read. */
+    int rc = pager_prefetch(index->pager, page_nos, n);
+    free(page_nos);
     return rc;
+}
+
+uint32_t alex_prefetch_leaf_max(alex_index *index)
+{
+    pager_stats st;
+    pager_stats_get(index->pager, &st);
+    return COMMON_MAX(st.frame_count / 4u, 1u);
 }
 
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out)

@@ -114,6 +114,8 @@ typedef struct replay_ctx {
     uint8_t *arena;
     size_t arena_used, arena_capacity;
     uint64_t first_lsn, last_lsn; /* of the window's records; first_lsn 0: empty */
+    uint64_t *prefetch_keys;      /* the keys of one prefetch's changes */
+    size_t prefetch_capacity;
 } replay_ctx;
 
 static int bad_record(const replay_ctx *ctx, uint64_t lsn, uint8_t type, const char *what)
@@ -188,12 +190,15 @@ static int flush_window(replay_ctx *ctx)
 {
     if (ctx->count == 0) return ALEXDB_OK;
     qsort(ctx->ops, ctx->count, sizeof(*ctx->ops), compare_ops);
-    uint64_t keys[REPLAY_PREFETCH_OPS];
-    int rc = ALEXDB_OK;
+    /* As many changes per prefetch as the cache can hold the leaves of (each change
+     * touches at most one leaf), at least REPLAY_PREFETCH_OPS. */
+    size_t chunk = COMMON_MAX((size_t)alex_prefetch_leaf_max(ctx->db->index), (size_t)REPLAY_PREFETCH_OPS);
+    int rc = api_grow((void **)&ctx->prefetch_keys, &ctx->prefetch_capacity, COMMON_MIN(chunk, ctx->count),
+                      sizeof(*ctx->prefetch_keys));
     for (size_t done = 0; done < ctx->count && rc == ALEXDB_OK;) {
-        size_t n = COMMON_MIN(ctx->count - done, (size_t)REPLAY_PREFETCH_OPS);
-        for (size_t i = 0; i < n; i++) keys[i] = ctx->ops[done + i].key;
-        alex_prefetch(ctx->db->index, keys, n); /* a hint: the apply reports any error */
+        size_t n = COMMON_MIN(ctx->count - done, chunk);
+        for (size_t i = 0; i < n; i++) ctx->prefetch_keys[i] = ctx->ops[done + i].key;
+        (void)alex_prefetch(ctx->db->index, ctx->prefetch_keys, n); /* a hint: the apply reports any error */
         for (size_t i = 0; i < n && rc == ALEXDB_OK; i++) rc = apply_op(ctx, &ctx->ops[done + i]);
         done += n;
     }
@@ -277,5 +282,6 @@ int api_log_open(alexdb *db, const char *dir, const pager_env *env)
     db->replay_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
     free(ctx.ops);
     free(ctx.arena);
+    free(ctx.prefetch_keys);
     return rc;
 }

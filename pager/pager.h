@@ -327,6 +327,21 @@ int pager_pin_many(pager *pager, const uint64_t *page_nos, uint32_t count, unsig
  */
 int pager_pin_new(pager *pager, uint64_t page_no, uint8_t kind, pager_frame **frame_out) COMMON_WUR;
 
+/*
+ * Reads into the cache those of the pages that it does not hold, unpinned, so that pins
+ * of them soon after hit: the pages are sorted, and pages at most PAGER_PREFETCH_GAP_PAGES
+ * apart are read together, the pages between them included and dropped, in reads of up
+ * to PAGER_PREFETCH_RUN_PAGES; PAGER_PREFETCH_BATCH_RUNS reads go out per submission. At
+ * most a quarter of the cache's frames are read per call (the lowest page numbers
+ * first); page numbers outside the file are skipped. A hit counts neither as a hit nor
+ * as a use. Returns ALEXDB_OK or the first error (a page that fails its check is left
+ * out of the cache, as after a failed pin). Thread-safe; calls are serialised.
+ */
+#define PAGER_PREFETCH_GAP_PAGES 8u
+#define PAGER_PREFETCH_RUN_PAGES 256u
+#define PAGER_PREFETCH_BATCH_RUNS 8u
+int pager_prefetch(pager *pager, const uint64_t *page_nos, uint32_t count) COMMON_WUR;
+
 void pager_unpin(pager *pager, pager_frame *frame);
 
 /*

@@ -138,6 +138,8 @@ struct pager {
     pthread_mutex_t stripes[PAGER_STRIPE_COUNT];
 
     pthread_mutex_t free_lock;
+    pthread_mutex_t prefetch_lock; /* one pager_prefetch at a time: it owns prefetch_buf */
+    uint8_t *prefetch_buf;         /* PAGER_PREFETCH_BATCH_RUNS runs; made on first use */
     uint32_t *free_stack;
     uint32_t free_count;
 

@@ -204,6 +204,7 @@ int pager_pool_init(pager *p)
     if (rc != ALEXDB_OK) return rc;
     for (uint32_t i = 0; i < PAGER_STRIPE_COUNT; i++) pthread_mutex_init(&p->stripes[i], NULL);
     pthread_mutex_init(&p->free_lock, NULL);
+    pthread_mutex_init(&p->prefetch_lock, NULL);
     pthread_mutex_init(&p->map_lock, NULL);
     for (uint32_t i = 0; i < p->frame_count; i++) {
         pager_frame *f = &p->frames[i];
@@ -236,6 +237,7 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
+    free(p->prefetch_buf);
 }
 
 /* ---- eviction ---- */
@@ -351,8 +353,12 @@ static void frame_release(pager *p, pager_frame *f)
 /* ---- pinning ---- */
 
 /* A pinned frame was found: its usage rises (unless a scan) and a hit is counted. */
+/* Internal pin flag: a pager_prefetch lookup, neither a hit nor a use of the page. */
+#define PIN_PREFETCH (1u << 30)
+
 static void pin_found(pager *p, pager_frame *f, unsigned flags)
 {
+    if (flags & PIN_PREFETCH) return;
     if (!(flags & PAGER_PIN_SCAN)) {
         uint32_t usage = atomic_load_explicit(&f->usage, memory_order_relaxed);
         if (usage < PAGER_USAGE_MAX) atomic_store_explicit(&f->usage, usage + 1, memory_order_relaxed);
@@ -492,19 +498,26 @@ typedef struct pending_read {
     bool done;
 } pending_read;
 
+/* A claimed frame's bytes have arrived: verify them, publish VALID or fail it (P7). */
+static int verify_publish(pager *p, pager_frame *f)
+{
+    uint64_t page_no = atomic_load_explicit(&f->page_no, memory_order_relaxed);
+    const char *path = pager_file_path(p->file);
+    int rc = pager_page_check(path, f->data, page_no);
+    if (rc == ALEXDB_OK && p->config.check_page != NULL) {
+        rc = p->config.check_page(p->config.check_ctx, path, f->data, page_no);
+    }
+    if (rc == ALEXDB_OK) publish_state(f, PAGER_FRAME_VALID);
+    else frame_fail(p, f, rc);
+    return rc;
+}
+
 /* on_done of a page read: verify and publish at once, while the batch is in flight. */
 static void read_done(void *ctx)
 {
     pending_read *r = ctx;
-    uint64_t page_no = atomic_load_explicit(&r->f->page_no, memory_order_relaxed);
-    const char *path = pager_file_path(r->p->file);
-    r->rc = pager_page_check(path, r->f->data, page_no);
-    if (r->rc == ALEXDB_OK && r->p->config.check_page != NULL) {
-        r->rc = r->p->config.check_page(r->p->config.check_ctx, path, r->f->data, page_no);
-    }
+    r->rc = verify_publish(r->p, r->f);
     r->done = true;
-    if (r->rc == ALEXDB_OK) publish_state(r->f, PAGER_FRAME_VALID);
-    else frame_fail(r->p, r->f, r->rc);
 }
 
 /* Reads the claimed frames in one batch; every one ends VALID or ERROR (P7). */
@@ -589,6 +602,137 @@ int pager_pin(pager *p, uint64_t page_no, unsigned flags, pager_frame **frame_ou
         }
     }
     return pager_pin_many(p, &page_no, 1, flags, frame_out);
+}
+
+/* ---- prefetch ---- */
+
+/* One read of pager_prefetch: the file's pages [first, first + count) into buf, of which
+ * claimed[0..claimed_count) (in page order) get copied into their frames. */
+typedef struct prefetch_run {
+    pager *p;
+    uint64_t first;
+    uint32_t count;
+    uint8_t *buf;
+    pager_frame **claimed;
+    uint32_t claimed_count;
+    int rc;
+    bool done;
+} prefetch_run;
+
+static void prefetch_run_done(void *ctx)
+{
+    prefetch_run *run = ctx;
+    for (uint32_t i = 0; i < run->claimed_count; i++) {
+        pager_frame *f = run->claimed[i];
+        uint64_t page_no = atomic_load_explicit(&f->page_no, memory_order_relaxed);
+        memcpy(f->data, run->buf + (size_t)(page_no - run->first) * PAGER_PAGE_SIZE, PAGER_PAGE_SIZE);
+        int rc = verify_publish(run->p, f);
+        if (run->rc == ALEXDB_OK) run->rc = rc;
+    }
+    run->done = true;
+}
+
+static int compare_page_no(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Reads runs[0..count) in one submission; every claimed frame ends VALID or ERROR (P7). */
+static int prefetch_batch(pager *p, prefetch_run *runs, uint32_t count)
+{
+    pager_io_req reqs[PAGER_PREFETCH_BATCH_RUNS];
+    for (uint32_t r = 0; r < count; r++) {
+        runs[r].buf = p->prefetch_buf + (size_t)r * PAGER_PREFETCH_RUN_PAGES * PAGER_PAGE_SIZE;
+        reqs[r] = (pager_io_req){.buf = runs[r].buf, .offset = runs[r].first * PAGER_PAGE_SIZE,
+                                 .size = runs[r].count * PAGER_PAGE_SIZE, .op = PAGER_IO_READ,
+                                 .on_done = prefetch_run_done, .ctx = &runs[r]};
+    }
+    int rc = pager_file_rw(p->file, reqs, count);
+    int first = ALEXDB_OK;
+    for (uint32_t r = 0; r < count; r++) {
+        if (!runs[r].done) {
+            runs[r].rc = rc != ALEXDB_OK ? rc : ALEXDB_IO;
+            for (uint32_t i = 0; i < runs[r].claimed_count; i++) frame_fail(p, runs[r].claimed[i], runs[r].rc);
+        }
+        if (first == ALEXDB_OK) first = runs[r].rc;
+    }
+    return first;
+}
+
+/* Claims frames for the pages not cached (sorted, unique), reads them in runs, unpins. */
+static int prefetch_sorted(pager *p, const uint64_t *pages, uint32_t count, pager_frame **claimed)
+{
+    uint32_t claimed_count = 0;
+    int rc = ALEXDB_OK;
+    for (uint32_t i = 0; i < count && rc == ALEXDB_OK; i++) {
+        pager_frame *f = NULL;
+        bool mine = false;
+        rc = lookup_or_claim(p, pages[i], PIN_PREFETCH, &f, &mine);
+        if (rc != ALEXDB_OK) break;
+        if (mine) claimed[claimed_count++] = f;
+        else pager_unpin(p, f); /* cached, or being read by another thread: no wait */
+    }
+    /* Even after a failure above, the claimed frames are read: P7. */
+    prefetch_run runs[PAGER_PREFETCH_BATCH_RUNS];
+    uint32_t run_count = 0;
+    for (uint32_t i = 0; i < claimed_count;) {
+        uint64_t first = atomic_load_explicit(&claimed[i]->page_no, memory_order_relaxed);
+        uint32_t j = i + 1;
+        uint64_t last = first;
+        for (; j < claimed_count; j++) {
+            uint64_t next = atomic_load_explicit(&claimed[j]->page_no, memory_order_relaxed);
+            if (next - last > PAGER_PREFETCH_GAP_PAGES + 1 || next - first >= PAGER_PREFETCH_RUN_PAGES) break;
+            last = next;
+        }
+        runs[run_count++] = (prefetch_run){.p = p, .first = first, .count = (uint32_t)(last - first + 1),
+                                           .claimed = &claimed[i], .claimed_count = j - i};
+        i = j;
+        if (run_count == PAGER_PREFETCH_BATCH_RUNS || i == claimed_count) {
+            int batch_rc = prefetch_batch(p, runs, run_count);
+            if (rc == ALEXDB_OK) rc = batch_rc;
+            run_count = 0;
+        }
+    }
+    for (uint32_t i = 0; i < claimed_count; i++) pager_unpin(p, claimed[i]);
+    return rc;
+}
+
+int pager_prefetch(pager *p, const uint64_t *page_nos, uint32_t count)
+{
+    ALEXDB_ASSERT(p != NULL && (page_nos != NULL || count == 0));
+    uint64_t page_count = atomic_load(&p->page_count);
+    uint32_t cap = COMMON_MAX(p->frame_count / 4u, 1u);
+    uint64_t *pages = malloc((size_t)COMMON_MAX(count, 1u) * sizeof(*pages));
+    pager_frame **claimed = malloc((size_t)COMMON_MAX(COMMON_MIN(count, cap), 1u) * sizeof(*claimed));
+    if (pages == NULL || claimed == NULL) {
+        free(pages);
+        free(claimed);
+        return common_error(ALEXDB_NOMEM, "pager_prefetch: out of memory");
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (page_nos[i] >= 2 && page_nos[i] < page_count) pages[n++] = page_nos[i];
+    }
+    qsort(pages, n, sizeof(*pages), compare_page_no);
+    uint32_t unique = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (unique == 0 || pages[unique - 1] != pages[i]) pages[unique++] = pages[i];
+    }
+    int rc = ALEXDB_OK;
+    pthread_mutex_lock(&p->prefetch_lock);
+    if (p->prefetch_buf == NULL &&
+        posix_memalign((void **)&p->prefetch_buf, PAGER_PAGE_SIZE,
+                       (size_t)PAGER_PREFETCH_BATCH_RUNS * PAGER_PREFETCH_RUN_PAGES * PAGER_PAGE_SIZE) != 0) {
+        p->prefetch_buf = NULL;
+        rc = common_error(ALEXDB_NOMEM, "pager_prefetch: out of memory");
+    }
+    if (rc == ALEXDB_OK) rc = prefetch_sorted(p, pages, COMMON_MIN(unique, cap), claimed);
+    pthread_mutex_unlock(&p->prefetch_lock);
+    free(claimed);
+    free(pages);
+    return rc;
 }
 
 /*

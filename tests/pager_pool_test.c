@@ -1,5 +1,5 @@
 /*
- * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads,
+ * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads, prefetch,
  * eviction, scan resistance, detection of bad pages, and concurrent pins. Run once per
  * backend (ALEXDB_TEST_BACKEND).
  */
@@ -183,6 +183,87 @@ static void test_batch_is_one_submission(void **state)
         assert_true(tu_body_matches(pager_frame_data(frames[i]), page_nos[i], 5));
         pager_unpin(fx->p, frames[i]);
     }
+}
+
+/* Read requests completed since before. */
+static uint64_t reads_since(pager *p, const pager_stats *before)
+{
+    pager_stats now;
+    pager_stats_get(p, &now);
+    return now.io.read_count - before->io.read_count;
+}
+
+/*
+ * pager_prefetch: pages at most PAGER_PREFETCH_GAP_PAGES apart are read together and far
+ * ones alone, all in one submission; duplicates and numbers outside the file are skipped;
+ * the pages then pin without a read, a gap page read on the way is not kept, and a
+ * second prefetch of cached pages reads nothing and counts no hit.
+ */
+static void test_prefetch_coalesces(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 300, 3);
+    reopen(fx, 256);
+    /* sorted: 10 12 17 26 (gaps of at most 8 pages: one read), 40, 100; 0, 1 and 99999 skipped */
+    const uint64_t pages[] = {40, 10, 12, 17, 12, 26, 100, 0, 1, 99999};
+    pager_stats before, after;
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(pager_prefetch(fx->p, pages, 10), ALEXDB_OK);
+    pager_stats_get(fx->p, &after);
+    assert_int_equal(after.io.read_count - before.io.read_count, 3);
+    assert_int_equal(after.io.submit_count - before.io.submit_count, 1);
+    assert_int_equal(after.miss_count - before.miss_count, 6);
+    assert_int_equal(after.hit_count, before.hit_count);
+    for (uint32_t i = 0; i < 7; i++) {
+        if (pages[i] != 12 || i == 2) expect_page(fx->p, pages[i], 3);
+    }
+    assert_int_equal(reads_since(fx->p, &after), 0);
+    expect_page(fx->p, 11, 3); /* read with the run, but not kept */
+    assert_int_equal(reads_since(fx->p, &after), 1);
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(pager_prefetch(fx->p, pages, 10), ALEXDB_OK);
+    pager_stats_get(fx->p, &after);
+    assert_int_equal(after.io.read_count, before.io.read_count);
+    assert_int_equal(after.hit_count, before.hit_count);
+    assert_int_equal(pager_prefetch(fx->p, pages, 0), ALEXDB_OK);
+}
+
+/* At most a quarter of the frames per call: of 300 pages asked, 64 are read in. */
+static void test_prefetch_cap(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 300, 4);
+    reopen(fx, 256);
+    uint64_t pages[300];
+    for (uint32_t i = 0; i < 300; i++) pages[i] = 301 - i;
+    pager_stats before, after;
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(pager_prefetch(fx->p, pages, 300), ALEXDB_OK);
+    pager_stats_get(fx->p, &after);
+    assert_int_equal(after.miss_count - before.miss_count, 64);
+    for (uint64_t page_no = 2; page_no < 66; page_no++) expect_page(fx->p, page_no, 4);
+    assert_int_equal(reads_since(fx->p, &after), 0);
+}
+
+/* A bad page inside a run is reported and left out; its neighbours are cached. */
+static void test_prefetch_bad_page(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 40, 6);
+    pager_close(fx->p);
+    tu_flip_bit(fx->path, 15 * PAGER_PAGE_SIZE + 77, 5);
+    open_pager(fx, 256);
+    uint64_t pages[11];
+    for (uint32_t i = 0; i < 11; i++) pages[i] = 10 + i;
+    assert_int_equal(pager_prefetch(fx->p, pages, 11), ALEXDB_CORRUPT);
+    pager_stats before;
+    pager_stats_get(fx->p, &before);
+    expect_page(fx->p, 14, 6);
+    expect_page(fx->p, 16, 6);
+    assert_int_equal(reads_since(fx->p, &before), 0);
+    pager_frame *f = NULL;
+    assert_int_equal(pager_pin(fx->p, 15, 0, &f), ALEXDB_CORRUPT);
+    assert_int_equal(reads_since(fx->p, &before), 1);
 }
 
 /* A page named twice in one batch is read once and pinned twice. */
@@ -544,6 +625,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_coalesces, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prefetch_bad_page, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
