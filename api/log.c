@@ -16,6 +16,7 @@
 #include "api_int.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -88,7 +89,9 @@ void api_log_record_free(api_log_record *record)
  * batched read of their leaves (alex_prefetch). Changes to one key keep their order, and
  * changes to different keys commute, so the result is the log's; but the index is then
  * walked once in order instead of at random, and the cold cache is filled by batches
- * of overlapping reads instead of one synchronous read per record.
+ * of overlapping reads instead of one synchronous read per record. Two windows take
+ * turns: while one fills from the log, a thread prefetches the leaves of the one before
+ * it (its first chunk), which is applied when the next is full (window_done).
  * Checkpoints happen between windows, at the window's last LSN. One that the cache
  * forces inside a window (ALEXDB_FULL) is taken at the LSN before the window: it holds
  * part of the window, which is harmless because recovery always replays to the end of
@@ -106,16 +109,31 @@ typedef struct replay_op {
     bool is_delete;
 } replay_op;
 
-typedef struct replay_ctx {
-    alexdb *db;
-    const char *dir;
+/* One window: its changes in log order (then sorted), their values, its LSNs. */
+typedef struct replay_window {
     replay_op *ops;
     size_t count, capacity;
     uint8_t *arena;
     size_t arena_used, arena_capacity;
     uint64_t first_lsn, last_lsn; /* of the window's records; first_lsn 0: empty */
+} replay_window;
+
+/*
+ * Two windows: one filling from the log while the other, full and sorted, waits for its
+ * leaves, which a thread prefetches meanwhile (its first chunk; later chunks are read
+ * as it is applied).
+ */
+typedef struct replay_ctx {
+    alexdb *db;
+    const char *dir;
+    replay_window windows[2];
+    replay_window *filling;
+    replay_window *pending;       /* sorted, not applied yet; NULL: none */
     uint64_t *prefetch_keys;      /* the keys of one prefetch's changes */
     size_t prefetch_capacity;
+    size_t prefetch_count;
+    pthread_t prefetcher;         /* reads pending's first chunk of leaves */
+    bool prefetching;
 } replay_ctx;
 
 static int bad_record(const replay_ctx *ctx, uint64_t lsn, uint8_t type, const char *what)
@@ -170,56 +188,110 @@ static int compare_ops(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static int apply_op(replay_ctx *ctx, const replay_op *op)
+static int apply_op(replay_ctx *ctx, const replay_window *w, const replay_op *op)
 {
     alex_index *index = ctx->db->index;
     int rc = ALEXDB_OK;
     for (uint32_t tries = 0;; tries++) {
         rc = op->is_delete ? alex_delete(index, op->key)
-                           : alex_put(index, op->key, ctx->arena + op->value_offset, op->size);
+                           : alex_put(index, op->key, w->arena + op->value_offset, op->size);
         if (rc == ALEXDB_NOTFOUND) rc = ALEXDB_OK;
         if (rc != ALEXDB_FULL || tries + 1 >= API_WRITE_TRIES_MAX) break;
-        rc = alex_persist(index, ctx->first_lsn - 1);
+        rc = alex_persist(index, w->first_lsn - 1);
         if (rc != ALEXDB_OK) break;
     }
     return rc;
 }
 
-/* Applies the window in key order (see above) and empties it. */
-static int flush_window(replay_ctx *ctx)
+/* Changes per prefetch: as many as the cache can hold the leaves of (each change touches
+ * at most one leaf), at least REPLAY_PREFETCH_OPS. */
+static size_t prefetch_chunk(const replay_ctx *ctx)
 {
-    if (ctx->count == 0) return ALEXDB_OK;
-    qsort(ctx->ops, ctx->count, sizeof(*ctx->ops), compare_ops);
-    /* As many changes per prefetch as the cache can hold the leaves of (each change
-     * touches at most one leaf), at least REPLAY_PREFETCH_OPS. */
-    size_t chunk = COMMON_MAX((size_t)alex_prefetch_leaf_max(ctx->db->index), (size_t)REPLAY_PREFETCH_OPS);
-    int rc = api_grow((void **)&ctx->prefetch_keys, &ctx->prefetch_capacity, COMMON_MIN(chunk, ctx->count),
-                      sizeof(*ctx->prefetch_keys));
-    for (size_t done = 0; done < ctx->count && rc == ALEXDB_OK;) {
-        size_t n = COMMON_MIN(ctx->count - done, chunk);
-        for (size_t i = 0; i < n; i++) ctx->prefetch_keys[i] = ctx->ops[done + i].key;
-        (void)alex_prefetch(ctx->db->index, ctx->prefetch_keys, n); /* a hint: the apply reports any error */
-        for (size_t i = 0; i < n && rc == ALEXDB_OK; i++) rc = apply_op(ctx, &ctx->ops[done + i]);
+    return COMMON_MAX((size_t)alex_prefetch_leaf_max(ctx->db->index), (size_t)REPLAY_PREFETCH_OPS);
+}
+
+/* Copies the keys of ops[0..n) into prefetch_keys; false if out of memory. */
+static bool prefetch_keys_set(replay_ctx *ctx, const replay_op *ops, size_t n)
+{
+    if (api_grow((void **)&ctx->prefetch_keys, &ctx->prefetch_capacity, n,
+                 sizeof(*ctx->prefetch_keys)) != ALEXDB_OK) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) ctx->prefetch_keys[i] = ops[i].key;
+    ctx->prefetch_count = n;
+    return true;
+}
+
+static void *prefetcher_main(void *arg)
+{
+    replay_ctx *ctx = arg;
+    (void)alex_prefetch(ctx->db->index, ctx->prefetch_keys, ctx->prefetch_count); /* a hint */
+    return NULL;
+}
+
+static void prefetcher_join(replay_ctx *ctx)
+{
+    if (!ctx->prefetching) return;
+    pthread_join(ctx->prefetcher, NULL);
+    ctx->prefetching = false;
+}
+
+/* Applies the pending window in key order, chunk by chunk after their prefetch (the
+ * first by the prefetcher), checkpoints if due, and empties it. */
+static int apply_pending(replay_ctx *ctx)
+{
+    replay_window *w = ctx->pending;
+    if (w == NULL) return ALEXDB_OK;
+    prefetcher_join(ctx);
+    ctx->pending = NULL;
+    size_t chunk = prefetch_chunk(ctx);
+    int rc = ALEXDB_OK;
+    for (size_t done = 0; done < w->count && rc == ALEXDB_OK;) {
+        size_t n = COMMON_MIN(w->count - done, chunk);
+        if (done > 0 && prefetch_keys_set(ctx, w->ops + done, n)) {
+            (void)alex_prefetch(ctx->db->index, ctx->prefetch_keys, n); /* the apply reports errors */
+        }
+        for (size_t i = 0; i < n && rc == ALEXDB_OK; i++) rc = apply_op(ctx, w, &w->ops[done + i]);
         done += n;
     }
-    if (rc == ALEXDB_OK && alex_needs_checkpoint(ctx->db->index)) rc = alex_persist(ctx->db->index, ctx->last_lsn);
-    ctx->count = 0;
-    ctx->arena_used = 0;
-    ctx->first_lsn = 0;
+    if (rc == ALEXDB_OK && alex_needs_checkpoint(ctx->db->index)) rc = alex_persist(ctx->db->index, w->last_lsn);
+    w->count = 0;
+    w->arena_used = 0;
+    w->first_lsn = 0;
     return rc;
 }
 
-/* Adds one change to the window, copying its value. */
+/*
+ * The filling window is complete (full, or the log's end): the window before it is
+ * applied, this one is sorted and becomes the pending one, its first chunk of leaves is
+ * prefetched by a thread while the next window fills, and the other window fills next.
+ */
+static int window_done(replay_ctx *ctx)
+{
+    int rc = apply_pending(ctx);
+    replay_window *w = ctx->filling;
+    if (rc != ALEXDB_OK || w->count == 0) return rc;
+    qsort(w->ops, w->count, sizeof(*w->ops), compare_ops);
+    ctx->pending = w;
+    ctx->filling = w == &ctx->windows[0] ? &ctx->windows[1] : &ctx->windows[0];
+    if (prefetch_keys_set(ctx, w->ops, COMMON_MIN(w->count, prefetch_chunk(ctx)))) {
+        ctx->prefetching = pthread_create(&ctx->prefetcher, NULL, prefetcher_main, ctx) == 0;
+    }
+    return ALEXDB_OK;
+}
+
+/* Adds one change to the filling window, copying its value. */
 static int window_add(replay_ctx *ctx, uint64_t key, const uint8_t *value, size_t size, bool is_delete)
 {
-    int rc = api_grow((void **)&ctx->ops, &ctx->capacity, ctx->count + 1, sizeof(replay_op));
-    if (rc == ALEXDB_OK) rc = api_grow((void **)&ctx->arena, &ctx->arena_capacity, ctx->arena_used + size, 1);
+    replay_window *w = ctx->filling;
+    int rc = api_grow((void **)&w->ops, &w->capacity, w->count + 1, sizeof(replay_op));
+    if (rc == ALEXDB_OK) rc = api_grow((void **)&w->arena, &w->arena_capacity, w->arena_used + size, 1);
     if (rc != ALEXDB_OK) return rc;
-    if (size > 0) memcpy(ctx->arena + ctx->arena_used, value, size);
-    ctx->ops[ctx->count] = (replay_op){.key = key, .seq = ctx->count, .value_offset = ctx->arena_used,
-                                       .size = (uint32_t)size, .is_delete = is_delete};
-    ctx->count++;
-    ctx->arena_used += size;
+    if (size > 0) memcpy(w->arena + w->arena_used, value, size);
+    w->ops[w->count] = (replay_op){.key = key, .seq = w->count, .value_offset = w->arena_used,
+                                   .size = (uint32_t)size, .is_delete = is_delete};
+    w->count++;
+    w->arena_used += size;
     return ALEXDB_OK;
 }
 
@@ -232,8 +304,8 @@ static int replay_one(void *arg, uint64_t lsn, uint8_t type, const uint8_t *payl
                             "(from record %" PRIu64 "): the database was not closed cleanly; "
                             "open it read-write once to recover", ctx->dir, lsn);
     }
-    if (ctx->first_lsn == 0) ctx->first_lsn = lsn;
-    ctx->last_lsn = lsn;
+    if (ctx->filling->first_lsn == 0) ctx->filling->first_lsn = lsn;
+    ctx->filling->last_lsn = lsn;
     int rc = ALEXDB_OK;
     switch (type) {
     case API_RECORD_PUT:
@@ -258,8 +330,9 @@ static int replay_one(void *arg, uint64_t lsn, uint8_t type, const uint8_t *payl
     default:
         return bad_record(ctx, lsn, type, "unknown record type");
     }
-    if (rc == ALEXDB_OK && (ctx->count >= REPLAY_WINDOW_OPS || ctx->arena_used >= REPLAY_WINDOW_BYTES)) {
-        rc = flush_window(ctx);
+    if (rc == ALEXDB_OK && (ctx->filling->count >= REPLAY_WINDOW_OPS ||
+                            ctx->filling->arena_used >= REPLAY_WINDOW_BYTES)) {
+        rc = window_done(ctx);
     }
     return rc;
 }
@@ -274,14 +347,19 @@ int api_log_open(alexdb *db, const char *dir, const pager_env *env)
         .read_only = db->options.read_only != 0,
     };
     replay_ctx ctx = {.db = db, .dir = dir};
+    ctx.filling = &ctx.windows[0];
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = wal_open(dir, &config, alex_checkpoint_lsn(db->index), replay_one, &ctx, &db->wal);
-    if (rc == ALEXDB_OK) rc = flush_window(&ctx); /* the last window */
+    if (rc == ALEXDB_OK) rc = window_done(&ctx); /* the last window */
+    if (rc == ALEXDB_OK) rc = apply_pending(&ctx);
+    prefetcher_join(&ctx); /* after a failure, the thread may still run */
     clock_gettime(CLOCK_MONOTONIC, &t1);
     db->replay_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
-    free(ctx.ops);
-    free(ctx.arena);
+    for (int i = 0; i < 2; i++) {
+        free(ctx.windows[i].ops);
+        free(ctx.windows[i].arena);
+    }
     free(ctx.prefetch_keys);
     return rc;
 }
