@@ -118,16 +118,26 @@ int ab_job_dist(const ab_job *job);
 
 /* ---- Engines ---- */
 
-/* Counters an engine may report; a field it cannot know stays at -1. */
+#define AB_ENGINE_STAT_COUNT_MAX 16u
+
+/* Counters an engine may report; a field it cannot know stays at -1. All are cumulative
+ * since the engine's open: the report gives what changed over a job. */
 typedef struct ab_counters {
     double device_read_count;
     double device_write_count;
     double cache_hit_count;
     double cache_miss_count;
-    double commit_count;
-    double sync_count;
+    double commit_count;               /* writes that waited for a sync of the log */
+    double sync_count;                 /* the log syncs made for them */
     double index_size;
     double key_count;
+    double write_size;                 /* bytes the engine wrote to its files (log, pages,
+                                        * flushes, compactions): its own write amplification */
+    /* The engine's own counters under its own names (RocksDB's statistics tickers),
+     * reported as they are; stat_names are static strings, a value it lacks is -1. */
+    uint32_t stat_count;
+    const char *stat_names[AB_ENGINE_STAT_COUNT_MAX];
+    double stats[AB_ENGINE_STAT_COUNT_MAX];
 } ab_counters;
 
 /* Called for each key a scan visits: 0 to go on, -1 to stop with an error. */
@@ -186,18 +196,28 @@ uint64_t ab_key_decode(const unsigned char in[8]);
 
 /* ---- Results (run.c fills, report.c prints) ---- */
 
+/* The kinds of a YCSB op, each with its own latencies. Adding one? Also ab_kind_name(). */
+enum ab_kind { AB_KIND_READ, AB_KIND_UPDATE, AB_KIND_INSERT, AB_KIND_SCAN, AB_KIND_RMW, AB_KIND_COUNT };
+/* "read", "update", "insert", "scan", "read-modify-write". */
+const char *ab_kind_name(int kind);
+
+/* The latencies of a set of measured ops: all of a job's, or one YCSB kind's. */
+typedef struct ab_lat {
+    uint64_t op_count;
+    double min_us, max_us, avg_us, stdev_us; /* exact (not from the histogram); 0 if no op */
+    latency_hist *hist;                /* owned; NULL where the set is not recorded */
+} ab_lat;
+
 typedef struct ab_result {
     char engine[AB_NAME_SIZE_MAX];
     const ab_job *job;
     bool ran;
-    bool unsupported;                  /* the engine cannot do this job honestly (raw: YCSB E) */
-    const char *unsupported_why;
     uint64_t op_count;                 /* measured ops (a scan is one op) */
     uint64_t item_count;               /* keys read or written (a scan's keys all count) */
     uint64_t notfound_count;
     double seconds;
-    double lat_min_us, lat_max_us, lat_avg_us, lat_stdev_us;
-    latency_hist *hist;                /* merged; owned */
+    ab_lat lat;                        /* every measured op */
+    ab_lat kind_lat[AB_KIND_COUNT];    /* YCSB: each kind's ops (hist NULL for other jobs) */
     double io_read_bytes, io_write_bytes; /* /proc/self/io over the job */
     ab_counters before, after;
     double disk_size;                  /* bytes under the engine's directory after the job */
@@ -205,6 +225,8 @@ typedef struct ab_result {
     uint64_t writer_op_count;
     double writer_seconds;
     uint32_t group;                    /* jobs of one group run at the same time */
+    uint32_t group_job_count;          /* jobs in its group; above 1 the engine's and the OS's
+                                        * counters (before, after, io_*) cover them all */
     double start_s, end_s;             /* its threads' release and its last op, in s from the
                                         * engine's first release */
     /* ops completed in each AB_INTERVAL_NS since the measurement began (owned); the last
@@ -212,9 +234,10 @@ typedef struct ab_result {
     uint64_t *interval_counts;
     uint32_t interval_count;
     double last_interval_s;
-    /* YCSB: ops of each kind */
-    uint64_t ycsb_read_count, ycsb_update_count, ycsb_insert_count, ycsb_scan_count, ycsb_rmw_count;
 } ab_result;
+
+/* Frees what a result owns (its histograms and interval counts). */
+void ab_result_free(ab_result *result);
 
 /* Keys a database holds beyond index key_count-1: YCSB D and E insert indexes key_count +
  * claimed, ...; done counts finished inserts (the newest for distribution=latest). The

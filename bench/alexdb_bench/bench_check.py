@@ -10,7 +10,15 @@ it does not. No timing is asserted: only structure (files, XML, lines, order).
       picture; and the text report gives a "% of device" for every engine and job.
   bench_check.py groups BENCH JOBFILE WORKDIR
       --output-format=json: jobs without stonewall share a group and its start; a group
-      starts only after every job of the group before has ended.
+      starts only after every job of the group before has ended; the counters of a job
+      in a group of several say they cover the group (scope "group"), the others "job".
+  bench_check.py ycsb BENCH JOBFILE WORKDIR
+      the YCSB mixes (bench/jobs/ycsb.job) on every engine, JSON then text: each op kind
+      has its own latencies, the kinds add up to the job (ops and mean), only the
+      workload's kinds occur; raw runs YCSB E's scans; RocksDB's statistics tickers are
+      parsed (its WAL writes equal the fill's puts) and printed on a "rocksdb:" line
+      (environment ALEXDB_BENCH_HAVE_ROCKSDB=1: the build has RocksDB; else the text run
+      is alexdb's).
   bench_check.py progress BENCH WORKDIR
       the progress line: on a terminal (a pty as stderr) it is drawn with \\r and erased,
       and never reaches stdout; with --no-progress, or stderr not a terminal, it is absent.
@@ -109,12 +117,127 @@ def check_groups(bench, jobfile, workdir):
         starts = {job["start_s"] for job in groups[g]}
         if len(starts) != 1:
             fail("group %d: jobs start at %s, not together" % (g, sorted(starts)))
+    for job in jobs:
+        want = ("group", len(groups[job["group"]])) if len(groups[job["group"]]) > 1 else ("job", 1)
+        got = (job["counters"]["scope"], job["counters"]["group_jobs"])
+        if got != want:
+            fail("%s: counters scope %s, expected %s" % (job["jobname"], got, want))
     for before, after in zip(order, order[1:]):
         end = max(job["end_s"] for job in groups[before])
         start = groups[after][0]["start_s"]
         if start < end:
             fail("group %d starts at %g s before group %d ends at %g s" % (after, start, before, end))
     print("bench_check: groups: %d jobs in %d groups, %d concurrent" % (len(jobs), len(groups), len(concurrent)))
+
+
+YCSB_KINDS = {  # the kinds each mix draws (README "alexdb-bench", the workload table)
+    "ycsb-a": {"read", "update"}, "ycsb-b": {"read", "update"}, "ycsb-c": {"read"},
+    "ycsb-d": {"read", "insert"}, "ycsb-e": {"scan", "insert"}, "ycsb-f": {"read", "read_modify_write"},
+}
+ROCKSDB_TICKERS = ["block.cache.hit", "block.cache.miss", "bloom.filter.useful", "bloom.filter.full.positive",
+                   "bloom.filter.full.true.positive", "bytes.written", "wal.bytes", "wal.synced", "write.self",
+                   "write.other", "write.wal", "flush.write.bytes", "compact.read.bytes", "compact.write.bytes"]
+
+
+def close(a, b, rel=1e-4):  # the JSON has 6 significant digits
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1e-9)
+
+
+def check_kind_lat(where, job, kind, lat):
+    """One kind's latencies against the job's: inside its min..max, ordered percentiles."""
+    lat_us, total = lat["lat_us"], job["lat_us"]
+    if lat["ops"] == 0:
+        if any(v is not None for k, v in lat_us.items() if k != "percentile"):
+            fail("%s %s: no ops but latencies %s" % (where, kind, lat_us))
+        return
+    if not (total["min"] - 1e-9 <= lat_us["min"] <= lat_us["mean"] <= lat_us["max"] <= total["max"] + 1e-9):
+        fail("%s %s: min/mean/max %s outside the job's %s..%s" % (where, kind, lat_us, total["min"], total["max"]))
+    points = [lat_us["percentile"][p] for p in sorted(lat_us["percentile"], key=float)]
+    if points != sorted(points) or not (0.98 * lat_us["min"] <= points[0] and points[-1] <= 1.02 * lat_us["max"]):
+        fail("%s %s: percentiles %s do not lie ordered within min..max" % (where, kind, points))
+    if not close(lat["iops"] * job["seconds"], lat["ops"], 1e-3):
+        fail("%s %s: iops %s is not ops %d over the job's %s s" % (where, kind, lat["iops"], lat["ops"], job["seconds"]))
+
+
+def check_ycsb_json(jobs):
+    engines = sorted({job["engine"] for job in jobs})
+    for job in jobs:
+        where = "%s on %s" % (job["jobname"], job["engine"])
+        if not job["ok"]:
+            fail(where + ": did not run")
+        kinds = job["ycsb_kinds"]
+        if job["rw"] not in YCSB_KINDS:
+            if kinds is not None:
+                fail(where + ": ycsb_kinds on a job that is not YCSB")
+            continue
+        if sum(k["ops"] for k in kinds.values()) != job["ops"]:
+            fail("%s: kinds' ops %s do not add up to %d" % (where, kinds, job["ops"]))
+        mean = sum(k["ops"] * k["lat_us"]["mean"] for k in kinds.values() if k["ops"] > 0) / job["ops"]
+        if not close(mean, job["lat_us"]["mean"]):
+            fail("%s: the kinds' mean latency %g is not the job's %g" % (where, mean, job["lat_us"]["mean"]))
+        for kind, lat in kinds.items():
+            if lat["ops"] != job["ycsb_ops"][kind]:
+                fail("%s %s: %d ops, ycsb_ops says %d" % (where, kind, lat["ops"], job["ycsb_ops"][kind]))
+            if lat["ops"] > 0 and kind not in YCSB_KINDS[job["rw"]]:
+                fail("%s: %d ops of kind %s" % (where, lat["ops"], kind))
+            check_kind_lat(where, job, kind, lat)
+        if job["rw"] == "ycsb-e" and not (kinds["scan"]["ops"] > 0 and job["keys_done"] > job["ops"]):
+            fail("%s: YCSB E without scans (%d scans, %d keys)" % (where, kinds["scan"]["ops"], job["keys_done"]))
+    for job in jobs:
+        stats = job["counters"]["engine_stats"]
+        if job["engine"] != "rocksdb":
+            if stats:
+                fail("%s on %s: engine_stats %s" % (job["jobname"], job["engine"], stats))
+            continue
+        if sorted(stats) != sorted("rocksdb." + t for t in ROCKSDB_TICKERS) or None in stats.values():
+            fail("%s on rocksdb: tickers %s" % (job["jobname"], stats))
+        if job["rw"] == "fillrandom":
+            puts = job["ops"]
+            if stats["rocksdb.write.wal"] != puts or stats["rocksdb.write.self"] + stats["rocksdb.write.other"] != puts:
+                fail("fill on rocksdb: %d puts, tickers %s" % (puts, stats))
+            if stats["rocksdb.bytes.written"] < puts * (8 + job["value_size"]):
+                fail("fill on rocksdb: bytes.written %d below the puts' bytes" % stats["rocksdb.bytes.written"])
+            if job["counters"]["engine_write_amplification"] is None:
+                fail("fill on rocksdb: no engine write amplification")
+    return engines
+
+
+def check_ycsb_text(out):
+    """Every kind of every YCSB job: a fio-like IOPS line, then its lat and percentile lines."""
+    blocks = re.split(r"^(?=\S+: \(engine=)", out, flags=re.M)
+    seen = 0
+    for block in blocks:
+        m = re.match(r"(\S+): \(engine=(\w+), rw=(\S+),", block)
+        if not m or m.group(3) not in YCSB_KINDS:
+            continue
+        ops = dict(re.findall(r"(\S+)=(\d+)", re.search(r"ycsb ops:(.*)", block).group(1)))
+        for kind, count in ops.items():
+            line = re.search(r"^    ycsb %s: IOPS=\S+ \(%s ops, [0-9.]+ %% of the job's\)\n"
+                             r"      lat \(usec\): min=[0-9.]+, max=[0-9.]+, avg=[0-9.]+, stdev=[0-9.]+\n"
+                             r"      lat percentiles \(usec\):\n       \|  1\.00th=\[" % (re.escape(kind), count),
+                             block, re.M)
+            if (line is None) != (count == "0"):
+                fail("%s: kind %s (%s ops) %s" % (m.group(1), kind, count,
+                                                   "has no latency block" if line is None else "has one"))
+            seen += line is not None
+        if m.group(2) == "rocksdb" and not re.search(r"^    rocksdb: block\.cache\.hit=\d+ block\.cache\.miss=\d+ ",
+                                                     block, re.M):
+            fail("%s on rocksdb: no rocksdb: statistics line" % m.group(1))
+    if seen < 8:
+        fail("only %d per-kind latency blocks in the text report" % seen)
+    return seen
+
+
+def check_ycsb(bench, jobfile, workdir):
+    db = "--directory=" + os.path.join(workdir, "db")
+    jobs = json.loads(run([bench, jobfile, "--engine=all", db, "--output-format=json"]))["jobs"]
+    engines = check_ycsb_json(jobs)
+    want_rocksdb = os.environ.get("ALEXDB_BENCH_HAVE_ROCKSDB") == "1"  # set by CMakeLists.txt
+    if "raw" not in engines or want_rocksdb != ("rocksdb" in engines):
+        fail("ran on %s; raw expected, rocksdb %sexpected" % (engines, "" if want_rocksdb else "not "))
+    blocks = check_ycsb_text(run([bench, jobfile, "--engine=" + ("rocksdb" if want_rocksdb else "alexdb"), db]))
+    print("bench_check: ycsb: %d jobs on %s, %d per-kind blocks in the text"
+          % (len(jobs), ", ".join(engines), blocks))
 
 
 def run_with_tty_stderr(argv, stdout_path):
@@ -174,6 +297,8 @@ def main():
         check_plot(*args)
     elif command == "groups" and len(args) == 3:
         check_groups(*args)
+    elif command == "ycsb" and len(args) == 3:
+        check_ycsb(*args)
     elif command == "progress" and len(args) == 2:
         check_progress(*args)
     else:

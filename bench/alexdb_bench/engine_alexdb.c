@@ -2,7 +2,8 @@
  * engine_alexdb.c: alexdb through its public API (api/alexdb.h). One handle shared by all
  * threads (every call is thread-safe); cache_bytes = cache_size, sync = the job's sync.
  * alexdb has no O_DIRECT switch of its own: its pager always reads pages with O_DIRECT
- * when the file system allows it. Counters come from alexdb_stats().
+ * when the file system allows it. Counters come from alexdb_stats() (the bytes it wrote:
+ * the data file's device_write_bytes plus the log's log_bytes).
  */
 #include "alexdb_bench.h"
 
@@ -86,6 +87,7 @@ static void ax_counters(void *db, ab_counters *out)
     out->sync_count = (double)st.log_group_count;
     out->index_size = (double)st.inner_memory_size;
     out->key_count = (double)st.key_count;
+    out->write_size = (double)(st.device_write_bytes + st.log_bytes); /* data file + log */
 }
 
 static int ax_close(void *db)

@@ -8,11 +8,39 @@
  * option sync (fsync of the WAL before each write returns, group-committed across
  * threads), sync=0 leaves the WAL on but unsynced. Background jobs = 2 (the machine's
  * cores). Compiled only with ALEXDB_BENCH_HAVE_ROCKSDB.
+ *
+ * Counters: RocksDB's statistics are enabled (rocksdb_options_enable_statistics; its
+ * default level, which keeps every ticker) and read as text with
+ * rocksdb_options_statistics_get_string, one "<name> COUNT : <n>" line per ticker. The
+ * tickers in rx_ticker_names are reported as they are, and the ones that mean what
+ * alexdb's counters mean fill the same fields (rx_counters). A ticker this librocksdb
+ * does not print stays unknown (-1, "-" in the report), never 0.
  */
 #include "alexdb_bench.h"
 
 #ifdef ALEXDB_BENCH_HAVE_ROCKSDB
 #include <rocksdb/c.h>
+
+/* The tickers reported. Adding one? Also enum rx_ticker (same order). */
+static const char *const rx_ticker_names[] = {
+    "rocksdb.block.cache.hit",        "rocksdb.block.cache.miss",
+    "rocksdb.bloom.filter.useful",    "rocksdb.bloom.filter.full.positive",
+    "rocksdb.bloom.filter.full.true.positive",
+    "rocksdb.bytes.written",          "rocksdb.wal.bytes",
+    "rocksdb.wal.synced",             "rocksdb.write.self",
+    "rocksdb.write.other",            "rocksdb.write.wal",
+    "rocksdb.flush.write.bytes",      "rocksdb.compact.read.bytes",
+    "rocksdb.compact.write.bytes",
+};
+enum rx_ticker {
+    RX_CACHE_HIT, RX_CACHE_MISS, RX_BLOOM_USEFUL, RX_BLOOM_POSITIVE, RX_BLOOM_TRUE_POSITIVE,
+    RX_BYTES_WRITTEN, RX_WAL_BYTES, RX_WAL_SYNCED, RX_WRITE_SELF, RX_WRITE_OTHER, RX_WRITE_WAL,
+    RX_FLUSH_WRITE_BYTES, RX_COMPACT_READ_BYTES, RX_COMPACT_WRITE_BYTES, RX_TICKER_COUNT,
+};
+_Static_assert(sizeof(rx_ticker_names) / sizeof(rx_ticker_names[0]) == RX_TICKER_COUNT, "ticker names");
+_Static_assert(RX_TICKER_COUNT <= AB_ENGINE_STAT_COUNT_MAX, "too many tickers for ab_counters");
+
+#define RX_STATS_LINE_COUNT_MAX 100000u /* a bound on the statistics text's lines */
 
 typedef struct rx_db {
     rocksdb_t *db;
@@ -21,6 +49,7 @@ typedef struct rx_db {
     rocksdb_cache_t *cache;
     rocksdb_writeoptions_t *write;
     rocksdb_readoptions_t *read;
+    bool sync;                  /* every put waits for its WAL sync */
 } rx_db;
 
 static int rx_fail(const char *what, char *err)
@@ -47,6 +76,7 @@ static int rx_open(const ab_job *job, const char *dir, void **db_out)
     if (db == NULL) return ab_errorf("out of memory");
     db->options = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(db->options, 1);
+    rocksdb_options_enable_statistics(db->options);
     rocksdb_options_increase_parallelism(db->options, 2);
     rocksdb_options_set_max_background_jobs(db->options, 2);
     db->cache = rocksdb_cache_create_lru(job->cache_size);
@@ -61,6 +91,7 @@ static int rx_open(const ab_job *job, const char *dir, void **db_out)
     }
     db->write = rocksdb_writeoptions_create();
     rocksdb_writeoptions_set_sync(db->write, job->sync ? 1 : 0);
+    db->sync = job->sync;
     db->read = rocksdb_readoptions_create();
     char *err = NULL;
     db->db = rocksdb_open(db->options, dir, &err);
@@ -140,6 +171,66 @@ static int rx_scan(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn v
     return result;
 }
 
+/* "<spaces>word" at *at: true and *at past it, or false. */
+static bool skip_word(const char **at, const char *end, const char *word)
+{
+    size_t size = strlen(word);
+    while (*at < end && **at == ' ') (*at)++;
+    if ((size_t)(end - *at) < size || memcmp(*at, word, size) != 0) return false;
+    *at += size;
+    return true;
+}
+
+/* Ticker name's count in RocksDB's statistics text: the line "<name> COUNT : <n>"; -1 when
+ * no line has that name or its line does not parse (another format, a histogram). */
+static double rx_ticker(const char *text, const char *name)
+{
+    size_t name_size = strlen(name);
+    const char *line = text;
+    for (uint32_t bound = 0; bound < RX_STATS_LINE_COUNT_MAX && *line != '\0'; bound++) {
+        const char *end = strchr(line, '\n');
+        if (end == NULL) end = line + strlen(line);
+        const char *at = line + name_size;
+        if ((size_t)(end - line) > name_size && memcmp(line, name, name_size) == 0 && *at == ' ') {
+            if (!skip_word(&at, end, "COUNT") || !skip_word(&at, end, ":")) return -1;
+            while (at < end && *at == ' ') at++;
+            if (at == end || *at < '0' || *at > '9') return -1;
+            double count = 0;
+            for (; at < end && *at >= '0' && *at <= '9'; at++) count = count * 10 + (*at - '0');
+            return at == end || *at == ' ' || *at == '\r' ? count : -1;
+        }
+        line = *end == '\n' ? end + 1 : end;
+    }
+    return -1;
+}
+
+static double rx_sum3(double a, double b, double c)
+{
+    return a < 0 || b < 0 || c < 0 ? -1 : a + b + c;
+}
+
+/* The tickers, and the fields of alexdb's counters that they match: the block cache's hits
+ * and misses; commits (puts that waited for a WAL sync: all WAL writes with sync=1, none
+ * otherwise) per WAL sync; bytes written by the WAL, flushes and compactions. */
+static void rx_counters(void *ctx, ab_counters *out)
+{
+    rx_db *db = ctx;
+    char *text = rocksdb_options_statistics_get_string(db->options);
+    if (text == NULL) return; /* statistics off: every counter stays unknown */
+    double *t = out->stats;
+    out->stat_count = RX_TICKER_COUNT;
+    for (uint32_t i = 0; i < RX_TICKER_COUNT; i++) {
+        out->stat_names[i] = rx_ticker_names[i];
+        t[i] = rx_ticker(text, rx_ticker_names[i]);
+    }
+    rocksdb_free(text);
+    out->cache_hit_count = t[RX_CACHE_HIT];
+    out->cache_miss_count = t[RX_CACHE_MISS];
+    out->commit_count = db->sync ? t[RX_WRITE_WAL] : 0;
+    out->sync_count = t[RX_WAL_SYNCED];
+    out->write_size = rx_sum3(t[RX_WAL_BYTES], t[RX_FLUSH_WRITE_BYTES], t[RX_COMPACT_WRITE_BYTES]);
+}
+
 static int rx_close(void *ctx)
 {
     rx_destroy(ctx);
@@ -155,7 +246,7 @@ const bench_engine ab_engine_rocksdb = {
     .put = rx_put,
     .get = rx_get,
     .scan = rx_scan,
-    .counters = NULL,
+    .counters = rx_counters,
     .close = rx_close,
 };
 #endif /* ALEXDB_BENCH_HAVE_ROCKSDB */

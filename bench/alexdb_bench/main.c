@@ -78,7 +78,7 @@ static int run_engine(const bench_engine *engine, const ab_config *config, ab_re
         double disk_size = (double)ab_dir_size(dir);
         for (uint32_t j = begin; j < end; j++) {
             results[j].disk_size = disk_size;
-            if (!config->json && (results[j].ran || results[j].unsupported)) /* "not supported" too */
+            if (!config->json && results[j].ran)
                 ab_report_job_text(&results[j], raw != NULL ? &raw[j] : NULL);
         }
         fflush(stdout);
@@ -121,10 +121,7 @@ int main(int argc, char **argv)
     else if (engine_count > 1) ab_report_table(results, engine_count, config.job_count);
     if (config.plot_dir[0] != '\0' && ab_plot_write(config.plot_dir, results, engine_count, config.job_count) != 0)
         status = 1;
-    for (uint32_t i = 0; i < engine_count * config.job_count; i++) {
-        free(results[i].hist);
-        free(results[i].interval_counts);
-    }
+    for (uint32_t i = 0; i < engine_count * config.job_count; i++) ab_result_free(&results[i]);
     free(results);
     return status;
 }

@@ -206,7 +206,7 @@ static void throughput_plot(plot *p, const ab_result *results, uint32_t engine_c
     for (uint32_t e = 0; e < engine_count; e++) {
         const ab_result *r = &results[e * job_count + j];
         uint32_t n = plotted_intervals(r);
-        legend(p, e, r->engine, r->unsupported ? "not supported" : !r->ran ? "did not run" : n == 0 ? "no ops" : NULL);
+        legend(p, e, r->engine, !r->ran ? "did not run" : n == 0 ? "no ops" : NULL);
         if (n == 0) continue;
         polyline_begin(p, e, r->engine);
         for (uint32_t i = 0; i < n; i++) { /* a step: the interval's rate across the interval */
@@ -238,8 +238,8 @@ static void latency_plot(plot *p, const ab_result *results, uint32_t engine_coun
     double low = INFINITY, high = 0;
     for (uint32_t e = 0; e < engine_count; e++) {
         const ab_result *r = &results[e * job_count + j];
-        if (!r->ran || r->hist == NULL || r->hist->total == 0) continue;
-        double first = latency_hist_percentile_us(r->hist, quantiles[0]), last = latency_hist_percentile_us(r->hist, 1.0);
+        if (!r->ran || r->lat.hist == NULL || r->lat.hist->total == 0) continue;
+        double first = latency_hist_percentile_us(r->lat.hist, quantiles[0]), last = latency_hist_percentile_us(r->lat.hist, 1.0);
         if (first < low) low = first;
         if (last > high) high = last;
     }
@@ -255,12 +255,12 @@ static void latency_plot(plot *p, const ab_result *results, uint32_t engine_coun
     plot_frame(p);
     for (uint32_t e = 0; e < engine_count; e++) {
         const ab_result *r = &results[e * job_count + j];
-        bool empty = !r->ran || r->hist == NULL || r->hist->total == 0;
-        legend(p, e, r->engine, r->unsupported ? "not supported" : !r->ran ? "did not run" : empty ? "no ops" : NULL);
+        bool empty = !r->ran || r->lat.hist == NULL || r->lat.hist->total == 0;
+        legend(p, e, r->engine, !r->ran ? "did not run" : empty ? "no ops" : NULL);
         if (empty) continue;
         polyline_begin(p, e, r->engine);
         for (uint32_t q = 0; q < quantile_count; q++) {
-            double us = latency_hist_percentile_us(r->hist, quantiles[q]);
+            double us = latency_hist_percentile_us(r->lat.hist, quantiles[q]);
             if (us < p->x_min) us = p->x_min;
             fprintf(p->file, "%s%.1f,%.1f", q > 0 ? " " : "", plot_x(p, us), plot_y(p, quantiles[q]));
         }

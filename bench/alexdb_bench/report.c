@@ -1,8 +1,9 @@
 /*
  * report.c: what alexdb-bench prints. Per job, fio's shape: `read: IOPS=.., BW=..`, a
- * `lat (usec)` line (min, max, avg, stdev), the percentiles 1 .. 99.99, then the engine's
- * counters (per op, from the engine where it reports them, and from /proc/self/io for
- * every engine). With several engines a side-by-side table of ops/s with each engine's
+ * `lat (usec)` line (min, max, avg, stdev), the percentiles 1 .. 99.99, for YCSB the same
+ * per op kind, then the engine's counters (per op, from the engine where it reports them,
+ * its own named counters such as RocksDB's tickers, and from /proc/self/io for every
+ * engine). With several engines a side-by-side table of ops/s with each engine's
  * ratio to alexdb. --output-format=json prints one JSON document instead of all that.
  *
  * "% of device": where the raw engine (one 4 KiB O_DIRECT io_uring I/O per key op, one
@@ -31,10 +32,19 @@ static double counter_delta(const ab_result *r, size_t offset)
 }
 #define DELTA(r, field) counter_delta((r), offsetof(ab_counters, field))
 
+/* What the engine's own counter i (ab_counters.stats) did over the job; -1 if unknown. */
+static double stat_delta(const ab_result *r, uint32_t i)
+{
+    AB_ASSERT(i < r->after.stat_count && r->before.stat_count == r->after.stat_count);
+    double before = r->before.stats[i], after = r->after.stats[i];
+    return before < 0 || after < 0 || after < before ? -1 : after - before;
+}
+
 /* The derived counters; -1 where unknown. */
 typedef struct ab_derived {
     double device_reads_per_op, device_writes_per_op, cache_hit_ratio, commits_per_sync;
     double io_read_bytes_per_op, io_write_bytes_per_op, write_amp, space_amp, index_bytes_per_key;
+    double engine_write_amp;    /* the engine's own bytes written / key+value bytes put */
 } ab_derived;
 
 static ab_derived derive(const ab_result *r)
@@ -51,8 +61,11 @@ static ab_derived derive(const ab_result *r)
     d.commits_per_sync = commits > 0 && syncs > 0 ? commits / syncs : -1;
     d.io_read_bytes_per_op = r->io_read_bytes >= 0 && ops > 0 ? r->io_read_bytes / ops : -1;
     d.io_write_bytes_per_op = r->io_write_bytes >= 0 && ops > 0 ? r->io_write_bytes / ops : -1;
+    double put_bytes = items * (8.0 + r->job->value_size), engine_writes = DELTA(r, write_size);
     d.write_amp = ab_rw_writes(r->job->rw) && r->io_write_bytes >= 0 && items > 0
-                      ? r->io_write_bytes / (items * (8.0 + r->job->value_size)) : -1;
+                      ? r->io_write_bytes / put_bytes : -1;
+    d.engine_write_amp = ab_rw_writes(r->job->rw) && engine_writes >= 0 && items > 0
+                             ? engine_writes / put_bytes : -1;
     d.space_amp = r->disk_size > 0 ? r->disk_size / user_bytes : -1;
     d.index_bytes_per_key = r->after.index_size >= 0 && r->after.key_count > 0
                                 ? r->after.index_size / r->after.key_count : -1;
@@ -80,6 +93,67 @@ static const char *format_percent(double fraction, char *buf, size_t buf_size)
     return buf;
 }
 
+/* "lat (usec): min, max, avg, stdev" and the percentiles, as fio prints them. */
+static void print_lat(const ab_lat *lat, const char *indent)
+{
+    printf("%slat (usec): min=%.2f, max=%.2f, avg=%.2f, stdev=%.2f\n", indent, lat->min_us, lat->max_us,
+           lat->avg_us, lat->stdev_us);
+    printf("%slat percentiles (usec):", indent);
+    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
+        if (i % 6 == 0) printf("\n%s |", indent);
+        printf(" %5.2fth=[%.2f]%s", ab_percentiles[i],
+               latency_hist_percentile_us(lat->hist, ab_percentiles[i] / 100.0),
+               i + 1 < AB_PERCENTILE_COUNT ? "," : "");
+    }
+    printf("\n");
+}
+
+/* YCSB: each kind that ran, fio-style (its IOPS over the job's time, then its latencies). */
+static void print_kinds(const ab_result *r)
+{
+    for (int k = 0; k < AB_KIND_COUNT; k++) {
+        const ab_lat *lat = &r->kind_lat[k];
+        if (lat->op_count == 0) continue;
+        char rate[32];
+        printf("    ycsb %s: IOPS=%s (%" PRIu64 " ops, %.1f %% of the job's)\n", ab_kind_name(k),
+               bench_format_rate(rate_of(r, (double)lat->op_count), rate, sizeof(rate)), lat->op_count,
+               100.0 * (double)lat->op_count / (double)r->op_count);
+        print_lat(lat, "      ");
+    }
+}
+
+/* The engine's counters, its own named ones, and the OS's. */
+static void print_counters(const ab_result *r)
+{
+    ab_derived d = derive(r);
+    printf("    engine:");
+    print_opt("device_reads/op", d.device_reads_per_op, "", 1);
+    print_opt("device_writes/op", d.device_writes_per_op, "", 1);
+    print_opt("cache_hit", d.cache_hit_ratio, "%", 100);
+    print_opt("commits/fdatasync", d.commits_per_sync, "", 1);
+    print_opt("index_bytes/key", d.index_bytes_per_key, "", 1);
+    print_opt("write_amp", d.engine_write_amp, "", 1);
+    if (r->group_job_count > 1) printf(" (group of %u jobs)", r->group_job_count);
+    if (r->after.stat_count > 0) {
+        size_t prefix_size = strlen(r->engine); /* "rocksdb: block.cache.hit=.." */
+        printf("\n    %s:", r->engine);
+        for (uint32_t i = 0; i < r->after.stat_count; i++) {
+            const char *name = r->after.stat_names[i];
+            if (strncmp(name, r->engine, prefix_size) == 0 && name[prefix_size] == '.') name += prefix_size + 1;
+            double v = stat_delta(r, i);
+            if (v < 0) printf(" %s=-", name);
+            else printf(" %s=%.0f", name, v);
+        }
+    }
+    printf("\n    os:");
+    print_opt("read_bytes/op", d.io_read_bytes_per_op, "", 1);
+    print_opt("write_bytes/op", d.io_write_bytes_per_op, "", 1);
+    print_opt("write_amp", d.write_amp, "", 1);
+    print_opt("space_amp", d.space_amp, "", 1);
+    if (r->group_job_count > 1) printf(" (group of %u jobs)", r->group_job_count);
+    printf("\n");
+}
+
 void ab_report_job_text(const ab_result *r, const ab_result *raw)
 {
     const ab_job *job = r->job;
@@ -89,10 +163,6 @@ void ab_report_job_text(const ab_result *r, const ab_result *raw)
            "key_shape=%s, group=%u)\n", job->name, r->engine, ab_rw_name(job->rw), job->key_count,
            job->value_size, job->thread_count, ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape),
            r->group);
-    if (r->unsupported) {
-        printf("  not supported: %s %s\n", r->engine, r->unsupported_why);
-        return;
-    }
     bench_format_rate(ops_s, rate, sizeof(rate));
     printf("  %s: IOPS=%s, BW=%.1fMB/s (%.1fMiB/s) (%" PRIu64 " ops, %" PRIu64 " keys, %.2f s)\n",
            ab_rw_writes(job->rw) ? "write" : ab_rw_ycsb(job->rw) ? "mixed" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
@@ -115,34 +185,16 @@ void ab_report_job_text(const ab_result *r, const ab_result *raw)
         printf("    writer (1 thread, overwrite, not in the figures above): IOPS=%s (%" PRIu64 " ops, %.2f s)\n",
                bench_format_rate(w_s, wrate, sizeof(wrate)), r->writer_op_count, r->writer_seconds);
     }
-    if (ab_rw_ycsb(job->rw))
-        printf("    ycsb ops: read=%" PRIu64 " update=%" PRIu64 " insert=%" PRIu64 " scan=%" PRIu64
-               " read-modify-write=%" PRIu64 "\n", r->ycsb_read_count, r->ycsb_update_count,
-               r->ycsb_insert_count, r->ycsb_scan_count, r->ycsb_rmw_count);
-    if (r->notfound_count > 0) printf("    not found: %" PRIu64 "\n", r->notfound_count);
-    printf("    lat (usec): min=%.2f, max=%.2f, avg=%.2f, stdev=%.2f\n", r->lat_min_us, r->lat_max_us,
-           r->lat_avg_us, r->lat_stdev_us);
-    printf("    lat percentiles (usec):");
-    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
-        if (i % 6 == 0) printf("\n     |");
-        printf(" %5.2fth=[%.2f]%s", ab_percentiles[i],
-               latency_hist_percentile_us(r->hist, ab_percentiles[i] / 100.0),
-               i + 1 < AB_PERCENTILE_COUNT ? "," : "");
+    if (ab_rw_ycsb(job->rw)) {
+        printf("    ycsb ops:");
+        for (int k = 0; k < AB_KIND_COUNT; k++)
+            printf(" %s=%" PRIu64, ab_kind_name(k), r->kind_lat[k].op_count);
+        printf("\n");
     }
-    printf("\n");
-    ab_derived d = derive(r);
-    printf("    engine:");
-    print_opt("device_reads/op", d.device_reads_per_op, "", 1);
-    print_opt("device_writes/op", d.device_writes_per_op, "", 1);
-    print_opt("cache_hit", d.cache_hit_ratio, "%", 100);
-    print_opt("commits/fdatasync", d.commits_per_sync, "", 1);
-    print_opt("index_bytes/key", d.index_bytes_per_key, "", 1);
-    printf("\n    os:");
-    print_opt("read_bytes/op", d.io_read_bytes_per_op, "", 1);
-    print_opt("write_bytes/op", d.io_write_bytes_per_op, "", 1);
-    print_opt("write_amp", d.write_amp, "", 1);
-    print_opt("space_amp", d.space_amp, "", 1);
-    printf("\n");
+    if (r->notfound_count > 0) printf("    not found: %" PRIu64 "\n", r->notfound_count);
+    print_lat(&r->lat, "    ");
+    if (ab_rw_ycsb(job->rw)) print_kinds(r);
+    print_counters(r);
 }
 
 /* The % of device row under job j's row, when raw ran that job. */
@@ -178,7 +230,7 @@ void ab_report_table(const ab_result *results, uint32_t engine_count, uint32_t j
         for (uint32_t e = 0; e < engine_count; e++) {
             const ab_result *r = &results[e * job_count + j];
             char rate[32], cell[48];
-            if (!r->ran) { printf(" %18s", r->unsupported ? "not supported" : "-"); continue; }
+            if (!r->ran) { printf(" %18s", "-"); continue; }
             double ops_s = rate_of(r, (double)r->op_count);
             bench_format_rate(ops_s, rate, sizeof(rate));
             const ab_result *base = alexdb_column >= 0 ? &results[(uint32_t)alexdb_column * job_count + j] : NULL;
@@ -199,15 +251,58 @@ static void json_num(const char *name, double v, const char *after)
     else printf("\"%s\": %.6g%s", name, v, after);
 }
 
+/* JSON's names of the YCSB kinds (ab_kind_name() with '_' for '-'). */
+static const char *const ab_json_kind_names[AB_KIND_COUNT] = {"read", "update", "insert", "scan",
+                                                              "read_modify_write"};
+
+/* {min, max, mean, stddev, percentile: {..}} in us; every figure null for an empty set. */
+static void json_lat(const ab_lat *lat)
+{
+    bool empty = lat->hist == NULL || lat->op_count == 0;
+    printf("{");
+    json_num("min", empty ? -1 : lat->min_us, ", ");
+    json_num("max", empty ? -1 : lat->max_us, ", ");
+    json_num("mean", empty ? -1 : lat->avg_us, ", ");
+    json_num("stddev", empty ? -1 : lat->stdev_us, ", \"percentile\": {");
+    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%.6f", ab_percentiles[i]);
+        json_num(name, empty ? -1 : latency_hist_percentile_us(lat->hist, ab_percentiles[i] / 100.0),
+                 i + 1 < AB_PERCENTILE_COUNT ? ", " : "}}");
+    }
+}
+
+/* The counters of one result: derived figures, then the engine's own under its names. */
+static void json_counters(const ab_result *r)
+{
+    ab_derived d = derive(r);
+    printf("     \"counters\": {");
+    json_num("device_reads_per_op", d.device_reads_per_op, ", ");
+    json_num("device_writes_per_op", d.device_writes_per_op, ", ");
+    json_num("cache_hit_ratio", d.cache_hit_ratio, ", ");
+    json_num("commits_per_fdatasync", d.commits_per_sync, ", ");
+    json_num("index_bytes_per_key", d.index_bytes_per_key, ", ");
+    json_num("os_read_bytes_per_op", d.io_read_bytes_per_op, ", ");
+    json_num("os_write_bytes_per_op", d.io_write_bytes_per_op, ", ");
+    json_num("write_amplification", d.write_amp, ", ");
+    json_num("space_amplification", d.space_amp, ", ");
+    json_num("engine_write_amplification", d.engine_write_amp, ", ");
+    printf("\"scope\": \"%s\", \"group_jobs\": %u,\n       \"engine_stats\": {",
+           r->group_job_count > 1 ? "group" : "job", r->group_job_count);
+    for (uint32_t i = 0; i < r->after.stat_count; i++)
+        json_num(r->after.stat_names[i], stat_delta(r, i), i + 1 < r->after.stat_count ? ", " : "");
+    printf("}}}");
+}
+
 static void json_result(const ab_result *r, const ab_result *raw)
 {
     const ab_job *job = r->job;
     printf("    {\"jobname\": \"%s\", \"engine\": \"%s\", \"rw\": \"%s\", \"keys\": %" PRIu64
            ", \"value_size\": %u, \"threads\": %u, \"distribution\": \"%s\", \"key_shape\": \"%s\", "
-           "\"iodepth\": %u, \"ok\": %s, \"supported\": %s,\n",
+           "\"iodepth\": %u, \"ok\": %s,\n",
            job->name, r->engine, ab_rw_name(job->rw), job->key_count, job->value_size, job->thread_count,
            ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape), job->iodepth,
-           r->ran ? "true" : "false", r->unsupported ? "false" : "true");
+           r->ran ? "true" : "false");
     printf("     \"ops\": %" PRIu64 ", \"keys_done\": %" PRIu64 ", \"notfound\": %" PRIu64 ", ", r->op_count,
            r->item_count, r->notfound_count);
     printf("\"group\": %u, ", r->group);
@@ -219,31 +314,24 @@ static void json_result(const ab_result *r, const ab_result *raw)
     json_num("keys_per_s", rate_of(r, (double)r->item_count), ", ");
     json_num("writer_iops", r->writer_seconds > 0 ? (double)r->writer_op_count / r->writer_seconds : -1, ", ");
     json_num("fraction_of_device", raw == r ? -1 : ab_device_fraction(r, raw), ",\n     ");
-    printf("\"ycsb_ops\": {\"read\": %" PRIu64 ", \"update\": %" PRIu64 ", \"insert\": %" PRIu64
-           ", \"scan\": %" PRIu64 ", \"read_modify_write\": %" PRIu64 "},\n", r->ycsb_read_count,
-           r->ycsb_update_count, r->ycsb_insert_count, r->ycsb_scan_count, r->ycsb_rmw_count);
-    printf("     \"lat_us\": {");
-    json_num("min", r->lat_min_us, ", ");
-    json_num("max", r->lat_max_us, ", ");
-    json_num("mean", r->lat_avg_us, ", ");
-    json_num("stddev", r->lat_stdev_us, ", \"percentile\": {");
-    for (size_t i = 0; i < AB_PERCENTILE_COUNT; i++) {
-        char name[16];
-        snprintf(name, sizeof(name), "%.6f", ab_percentiles[i]);
-        json_num(name, r->hist != NULL ? latency_hist_percentile_us(r->hist, ab_percentiles[i] / 100.0) : -1,
-                 i + 1 < AB_PERCENTILE_COUNT ? ", " : "}},\n");
+    printf("\"ycsb_ops\": {");
+    for (int k = 0; k < AB_KIND_COUNT; k++)
+        printf("\"%s\": %" PRIu64 "%s", ab_json_kind_names[k], r->kind_lat[k].op_count,
+               k + 1 < AB_KIND_COUNT ? ", " : "},\n");
+    printf("     \"lat_us\": ");
+    json_lat(&r->lat);
+    printf(",\n     \"ycsb_kinds\": ");
+    if (!ab_rw_ycsb(job->rw) || !r->ran) printf("null");
+    for (int k = 0; k < AB_KIND_COUNT && ab_rw_ycsb(job->rw) && r->ran; k++) {
+        const ab_lat *lat = &r->kind_lat[k];
+        printf("%s\n       \"%s\": {\"ops\": %" PRIu64 ", ", k == 0 ? "{" : ",", ab_json_kind_names[k],
+               lat->op_count);
+        json_num("iops", rate_of(r, (double)lat->op_count), ", \"lat_us\": ");
+        json_lat(lat);
+        printf("}%s", k + 1 < AB_KIND_COUNT ? "" : "}");
     }
-    ab_derived d = derive(r);
-    printf("     \"counters\": {");
-    json_num("device_reads_per_op", d.device_reads_per_op, ", ");
-    json_num("device_writes_per_op", d.device_writes_per_op, ", ");
-    json_num("cache_hit_ratio", d.cache_hit_ratio, ", ");
-    json_num("commits_per_fdatasync", d.commits_per_sync, ", ");
-    json_num("index_bytes_per_key", d.index_bytes_per_key, ", ");
-    json_num("os_read_bytes_per_op", d.io_read_bytes_per_op, ", ");
-    json_num("os_write_bytes_per_op", d.io_write_bytes_per_op, ", ");
-    json_num("write_amplification", d.write_amp, ", ");
-    json_num("space_amplification", d.space_amp, "}}");
+    printf(",\n");
+    json_counters(r);
 }
 
 void ab_report_json(const ab_result *results, uint32_t engine_count, uint32_t job_count)

@@ -10,7 +10,8 @@
  *
  * readwhilewriting adds one writer thread to the job's readers; it overwrites until the
  * readers are done and is reported on its own. The YCSB workloads draw each op's kind
- * (read, update, insert, scan, read-modify-write) and time each op as one; inserts take
+ * (read, update, insert, scan, read-modify-write) and time each op as one, into the job's
+ * latencies and into its kind's (record(): ab_result.kind_lat); inserts take
  * fresh indexes after every key the database already holds.
  *
  * Threads claim ops from one shared counter in small batches, so a job with an op budget
@@ -22,7 +23,9 @@
  * A group is the jobs that run at the same time (fio without stonewall): each job has its
  * own threads and gate; all gates open at one instant, and the starter sleeps on a
  * condition variable until the last thread of the group is done, waking once a second to
- * redraw the progress line.
+ * redraw the progress line. The engine's counters and /proc/self/io are read around the
+ * whole group, so a job of a group of several gets the group's (group_job_count says so;
+ * bench/README.md "Concurrent jobs" says why they are not split).
  *
  * Entry point: ab_run_group(). Also ab_key_of()/ab_index_of(), ab_value_*, ab_dir_size().
  */
@@ -253,6 +256,13 @@ typedef struct ab_shared {
     uint64_t start_ns, measure_ns, deadline_ns; /* set before the gate opens */
 } ab_shared;
 
+/* A thread's latencies of one set of ops (ab_lat once merged). */
+typedef struct lat_acc {
+    latency_hist *hist;
+    uint64_t count, min_ns, max_ns;
+    double sum_ns, sumsq_ns;
+} lat_acc;
+
 typedef struct ab_thread {
     pthread_t thread;
     ab_shared *shared;
@@ -260,11 +270,10 @@ typedef struct ab_thread {
     bool writer;                /* readwhilewriting's writer */
     uint64_t rng;
     uint64_t seq_key;           /* readseq: where the next chunk starts (wraps at the end) */
-    latency_hist *hist;
     uint64_t op_count, item_count, notfound_count;
-    uint64_t kind_count[5];     /* YCSB: read, update, insert, scan, read-modify-write */
-    uint64_t lat_min_ns, lat_max_ns;
-    double lat_sum_ns, lat_sumsq_ns;
+    lat_acc lat;                /* every measured op */
+    lat_acc kind_lat[AB_KIND_COUNT]; /* YCSB: each kind's ops (hist NULL for other jobs) */
+    int op_kind;                /* YCSB: enum ab_kind of the op just done */
     uint64_t last_op_ns;
     uint64_t *interval_counts;  /* measured ops ending in each AB_INTERVAL_NS */
     uint32_t interval_index;
@@ -273,7 +282,13 @@ typedef struct ab_thread {
     int rc;
 } ab_thread;
 
-enum { KIND_READ, KIND_UPDATE, KIND_INSERT, KIND_SCAN, KIND_RMW };
+const char *ab_kind_name(int kind)
+{
+    static const char *const names[AB_KIND_COUNT] = {"read", "update", "insert", "scan",
+                                                     "read-modify-write"};
+    AB_ASSERT(kind >= 0 && kind < AB_KIND_COUNT);
+    return names[kind];
+}
 
 static uint64_t draw_index(ab_thread *t)
 {
@@ -343,27 +358,27 @@ static int do_ycsb(ab_thread *t, void *ctx)
     ab_shared *sh = t->shared;
     const ab_job *job = sh->job;
     uint64_t pct = rng_next(&t->rng) % 100;
-    int kind = KIND_READ;
+    int kind = AB_KIND_READ;
     switch (job->rw) {
-    case AB_RW_YCSB_A: kind = pct < 50 ? KIND_READ : KIND_UPDATE; break;
-    case AB_RW_YCSB_B: kind = pct < 95 ? KIND_READ : KIND_UPDATE; break;
-    case AB_RW_YCSB_C: kind = KIND_READ; break;
-    case AB_RW_YCSB_D: kind = pct < 95 ? KIND_READ : KIND_INSERT; break;
-    case AB_RW_YCSB_E: kind = pct < 95 ? KIND_SCAN : KIND_INSERT; break;
-    case AB_RW_YCSB_F: kind = pct < 50 ? KIND_READ : KIND_RMW; break;
+    case AB_RW_YCSB_A: kind = pct < 50 ? AB_KIND_READ : AB_KIND_UPDATE; break;
+    case AB_RW_YCSB_B: kind = pct < 95 ? AB_KIND_READ : AB_KIND_UPDATE; break;
+    case AB_RW_YCSB_C: kind = AB_KIND_READ; break;
+    case AB_RW_YCSB_D: kind = pct < 95 ? AB_KIND_READ : AB_KIND_INSERT; break;
+    case AB_RW_YCSB_E: kind = pct < 95 ? AB_KIND_SCAN : AB_KIND_INSERT; break;
+    case AB_RW_YCSB_F: kind = pct < 50 ? AB_KIND_READ : AB_KIND_RMW; break;
     default: AB_ASSERT(!"not a YCSB workload");
     }
-    t->kind_count[kind]++;
+    t->op_kind = kind; /* record() times the op into this kind's latencies too */
     switch (kind) {
-    case KIND_READ: return read_one(t, ctx, ab_key_of(job, draw_index(t)));
-    case KIND_UPDATE: return write_one(t, ctx, ab_key_of(job, draw_index(t)));
-    case KIND_INSERT: {
+    case AB_KIND_READ: return read_one(t, ctx, ab_key_of(job, draw_index(t)));
+    case AB_KIND_UPDATE: return write_one(t, ctx, ab_key_of(job, draw_index(t)));
+    case AB_KIND_INSERT: {
         uint64_t index = job->key_count + atomic_fetch_add(&sh->inserts->claimed, 1);
         if (write_one(t, ctx, ab_key_of(job, index)) != 0) return -1;
         atomic_fetch_add(&sh->inserts->done, 1);
         return 0;
     }
-    case KIND_SCAN: {
+    case AB_KIND_SCAN: {
         scan_state s = {.job = job, .ordered = sh->engine->ordered};
         uint32_t length = 1 + (uint32_t)(rng_next(&t->rng) % job->scan_length);
         return scan_keys(t, ctx, ab_key_of(job, draw_index(t)), length, &s);
@@ -420,6 +435,23 @@ static int do_op(ab_thread *t, void *ctx, uint64_t op)
     }
 }
 
+/* An empty set: true, or false when its histogram cannot be allocated. */
+static bool lat_acc_init(lat_acc *acc)
+{
+    *acc = (lat_acc){.hist = calloc(1, sizeof(latency_hist)), .min_ns = UINT64_MAX};
+    return acc->hist != NULL;
+}
+
+static void lat_acc_add(lat_acc *acc, uint64_t ns)
+{
+    latency_hist_add(acc->hist, ns);
+    acc->count++;
+    if (ns < acc->min_ns) acc->min_ns = ns;
+    if (ns > acc->max_ns) acc->max_ns = ns;
+    acc->sum_ns += (double)ns;
+    acc->sumsq_ns += (double)ns * (double)ns;
+}
+
 /* A measured op that took ns and ended at end_ns. */
 static void record(ab_thread *t, uint64_t ns, uint64_t end_ns)
 {
@@ -428,12 +460,12 @@ static void record(ab_thread *t, uint64_t ns, uint64_t end_ns)
         t->interval_end_ns += AB_INTERVAL_NS;
     }
     if (t->interval_index < t->shared->interval_cap) t->interval_counts[t->interval_index]++;
-    latency_hist_add(t->hist, ns);
     t->op_count++;
-    if (ns < t->lat_min_ns) t->lat_min_ns = ns;
-    if (ns > t->lat_max_ns) t->lat_max_ns = ns;
-    t->lat_sum_ns += (double)ns;
-    t->lat_sumsq_ns += (double)ns * (double)ns;
+    lat_acc_add(&t->lat, ns);
+    if (ab_rw_ycsb(t->shared->job->rw)) {
+        AB_ASSERT(t->op_kind >= 0 && t->op_kind < AB_KIND_COUNT);
+        lat_acc_add(&t->kind_lat[t->op_kind], ns);
+    }
 }
 
 /* readwhilewriting's writer: overwrites drawn keys at full speed until the readers stop. */
@@ -480,8 +512,6 @@ static void reader_loop(ab_thread *t, void *ctx)
         uint64_t op = first;
         for (; op < end; op++) {
             uint64_t begin = now, items = t->item_count, notfound = t->notfound_count;
-            uint64_t kinds[5];
-            memcpy(kinds, t->kind_count, sizeof(kinds));
             if (do_op(t, ctx, op) != 0) { t->rc = -1; atomic_store(&sh->failed, true); break; }
             now = ab_now_ns();
             if (begin >= sh->measure_ns) {
@@ -489,7 +519,6 @@ static void reader_loop(ab_thread *t, void *ctx)
             } else { /* ramp_time: done, not counted */
                 t->item_count = items;
                 t->notfound_count = notfound;
-                memcpy(t->kind_count, kinds, sizeof(kinds));
             }
         }
         atomic_fetch_add_explicit(&sh->progress_ops, op - first, memory_order_relaxed);
@@ -542,37 +571,53 @@ static void counters_get(const bench_engine *engine, void *db, ab_counters *out)
 {
     out->device_read_count = out->device_write_count = out->cache_hit_count = -1;
     out->cache_miss_count = out->commit_count = out->sync_count = out->index_size = -1;
-    out->key_count = -1;
+    out->key_count = out->write_size = -1;
+    out->stat_count = 0;
     if (engine->counters != NULL) engine->counters(db, out);
 }
 
-static void merge_threads(ab_thread *threads, uint32_t count, ab_result *r)
+/* Adds every thread's acc at offset (a lat_acc in ab_thread) into out, whose hist the
+ * result owns, and sets out's figures. */
+static void merge_lat(const ab_thread *threads, uint32_t count, size_t offset, ab_lat *out)
 {
-    double sum = 0, sumsq = 0;
-    uint64_t min = UINT64_MAX, max = 0;
+    AB_ASSERT(out->hist != NULL);
+    lat_acc all = {.hist = out->hist, .min_ns = UINT64_MAX};
     for (uint32_t i = 0; i < count; i++) {
-        ab_thread *t = &threads[i];
-        latency_hist_merge(r->hist, t->hist);
-        r->op_count += t->op_count;
-        r->item_count += t->item_count;
-        r->notfound_count += t->notfound_count;
-        r->ycsb_read_count += t->kind_count[KIND_READ];
-        r->ycsb_update_count += t->kind_count[KIND_UPDATE];
-        r->ycsb_insert_count += t->kind_count[KIND_INSERT];
-        r->ycsb_scan_count += t->kind_count[KIND_SCAN];
-        r->ycsb_rmw_count += t->kind_count[KIND_RMW];
-        sum += t->lat_sum_ns;
-        sumsq += t->lat_sumsq_ns;
-        if (t->lat_min_ns < min) min = t->lat_min_ns;
-        if (t->lat_max_ns > max) max = t->lat_max_ns;
+        const lat_acc *acc = (const lat_acc *)((const char *)&threads[i] + offset);
+        latency_hist_merge(all.hist, acc->hist);
+        all.count += acc->count;
+        all.sum_ns += acc->sum_ns;
+        all.sumsq_ns += acc->sumsq_ns;
+        if (acc->min_ns < all.min_ns) all.min_ns = acc->min_ns;
+        if (acc->max_ns > all.max_ns) all.max_ns = acc->max_ns;
     }
-    if (r->op_count == 0) return;
-    double n = (double)r->op_count, avg = sum / n;
-    double var = sumsq / n - avg * avg;
-    r->lat_min_us = (double)min / 1e3;
-    r->lat_max_us = (double)max / 1e3;
-    r->lat_avg_us = avg / 1e3;
-    r->lat_stdev_us = (var > 0 ? sqrt(var) : 0) / 1e3;
+    AB_ASSERT(all.hist->total == all.count);
+    out->op_count = all.count;
+    if (all.count == 0) return;
+    double n = (double)all.count, avg = all.sum_ns / n;
+    double var = all.sumsq_ns / n - avg * avg;
+    out->min_us = (double)all.min_ns / 1e3;
+    out->max_us = (double)all.max_ns / 1e3;
+    out->avg_us = avg / 1e3;
+    out->stdev_us = (var > 0 ? sqrt(var) : 0) / 1e3;
+}
+
+static void merge_threads(const ab_thread *threads, uint32_t count, ab_result *r)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        r->op_count += threads[i].op_count;
+        r->item_count += threads[i].item_count;
+        r->notfound_count += threads[i].notfound_count;
+    }
+    merge_lat(threads, count, offsetof(ab_thread, lat), &r->lat);
+    AB_ASSERT(r->lat.op_count == r->op_count);
+    if (!ab_rw_ycsb(r->job->rw)) return;
+    uint64_t kinds_total = 0;
+    for (int k = 0; k < AB_KIND_COUNT; k++) {
+        merge_lat(threads, count, offsetof(ab_thread, kind_lat) + (size_t)k * sizeof(lat_acc), &r->kind_lat[k]);
+        kinds_total += r->kind_lat[k].op_count;
+    }
+    AB_ASSERT(kinds_total == r->op_count); /* every measured YCSB op has exactly one kind */
 }
 
 /* Sums the readers' interval counts into r, up to the interval of the job's last op. */
@@ -590,15 +635,6 @@ static int merge_intervals(const ab_shared *sh, uint64_t end_ns, ab_result *r)
     uint64_t last_ns = span_ns - (count - 1) * AB_INTERVAL_NS;
     r->last_interval_s = (double)(last_ns < AB_INTERVAL_NS ? last_ns : AB_INTERVAL_NS) / 1e9;
     return 0;
-}
-
-static bool job_unsupported(const bench_engine *engine, const ab_job *job, ab_result *result)
-{
-    if (job->rw != AB_RW_YCSB_E || engine->ordered) return false;
-    result->unsupported = true;
-    result->unsupported_why = "its scans read consecutive blocks, not keys in order, so YCSB E's "
-                              "scans would be fake";
-    return true;
 }
 
 /* Sets up one job of a group (nothing runs yet): 0, or -1 (job_free() cleans up). */
@@ -624,28 +660,30 @@ static int job_prepare(ab_shared *sh, const bench_engine *engine, void *db, cons
     uint64_t seconds = (job->runtime_ns + AB_INTERVAL_NS - 1) / AB_INTERVAL_NS;
     sh->interval_cap = job->runtime_ns != 0 && seconds < AB_INTERVAL_COUNT_MAX ? (uint32_t)seconds + 1
                                                                                : AB_INTERVAL_COUNT_MAX;
+    int kind_count = ab_rw_ycsb(job->rw) ? AB_KIND_COUNT : 0; /* per-kind latencies: YCSB only */
     sh->threads = calloc(sh->thread_count, sizeof(ab_thread));
-    result->hist = calloc(1, sizeof(latency_hist));
-    if (sh->threads == NULL || result->hist == NULL) return ab_errorf("out of memory");
-    for (uint32_t i = 0; i < sh->thread_count; i++) {
+    bool ok = sh->threads != NULL && (result->lat.hist = calloc(1, sizeof(latency_hist))) != NULL;
+    for (int k = 0; k < kind_count && ok; k++)
+        ok = (result->kind_lat[k].hist = calloc(1, sizeof(latency_hist))) != NULL;
+    for (uint32_t i = 0; i < sh->thread_count && ok; i++) {
         ab_thread *t = &sh->threads[i];
         t->shared = sh;
         t->index = i;
         t->writer = i >= sh->reader_count;
         t->rng = job->seed * 0x100000001b3ULL + i + 1;
-        t->lat_min_ns = UINT64_MAX;
-        t->hist = calloc(1, sizeof(latency_hist));
         t->buf = malloc(AB_VALUE_SIZE_MAX);
         t->interval_counts = calloc(sh->interval_cap, sizeof(uint64_t));
-        if (t->hist == NULL || t->buf == NULL || t->interval_counts == NULL) return ab_errorf("out of memory");
+        ok = lat_acc_init(&t->lat) && t->buf != NULL && t->interval_counts != NULL;
+        for (int k = 0; k < kind_count && ok; k++) ok = lat_acc_init(&t->kind_lat[k]);
     }
-    return 0;
+    return ok ? 0 : ab_errorf("out of memory");
 }
 
 static void job_free(ab_shared *sh)
 {
     for (uint32_t i = 0; sh->threads != NULL && i < sh->thread_count; i++) {
-        free(sh->threads[i].hist);
+        free(sh->threads[i].lat.hist);
+        for (int k = 0; k < AB_KIND_COUNT; k++) free(sh->threads[i].kind_lat[k].hist);
         free(sh->threads[i].buf);
         free(sh->threads[i].interval_counts);
     }
@@ -773,8 +811,6 @@ int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint3
     pthread_condattr_destroy(&attr);
     int rc = 0;
     for (uint32_t j = 0; j < job_count && rc == 0; j++) {
-        results[j].hist = NULL;
-        if (job_unsupported(engine, &jobs[j], &results[j])) continue;
         rc = job_prepare(&shs[j], engine, db, &jobs[j], &group, inserts, &results[j]);
     }
     ab_counters before, after;
@@ -785,6 +821,7 @@ int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint3
     read_proc_io(&io_r1, &io_w1);
     counters_get(engine, db, &after);
     for (uint32_t j = 0; j < job_count; j++) {
+        results[j].group_job_count = job_count;
         if (shs[j].job == NULL) continue;
         shs[j].result->before = before; /* the engine's and the OS's counters cover the group */
         shs[j].result->after = after;
@@ -808,6 +845,16 @@ static int add_size(const char *path, const struct stat *st, int type, struct FT
     (void)ftw;
     if (type == FTW_F) dir_size_total += (uint64_t)st->st_blocks * 512u;
     return 0;
+}
+
+void ab_result_free(ab_result *result)
+{
+    free(result->lat.hist);
+    for (int k = 0; k < AB_KIND_COUNT; k++) free(result->kind_lat[k].hist);
+    free(result->interval_counts);
+    result->lat.hist = NULL;
+    for (int k = 0; k < AB_KIND_COUNT; k++) result->kind_lat[k].hist = NULL;
+    result->interval_counts = NULL;
 }
 
 uint64_t ab_dir_size(const char *dir)
