@@ -74,7 +74,7 @@ enum ab_dist { AB_DIST_UNIFORM, AB_DIST_ZIPFIAN, AB_DIST_LATEST };
 /* One job: [global] merged with its own section, then the command line on top. */
 typedef struct ab_job {
     char name[AB_NAME_SIZE_MAX];
-    char engine[AB_NAME_SIZE_MAX];     /* alexdb, raw, lmdb, rocksdb, leveldb, sqlite, all */
+    char engine[AB_NAME_SIZE_MAX];     /* alexdb, raw, lmdb, rocksdb, leveldb, sqlite, all, or a list: alexdb,raw */
     char directory[AB_PATH_SIZE_MAX];  /* databases go to <directory>/<engine> */
     int rw;                            /* enum ab_rw */
     uint64_t key_count;                /* keys: how many distinct keys the fill writes */

@@ -18,7 +18,8 @@ it does not. No timing is asserted: only structure (files, XML, lines, order).
       workload's kinds occur; raw runs YCSB E's scans; RocksDB's statistics tickers are
       parsed (its WAL writes equal the fill's puts) and printed on a "rocksdb:" line
       (environment ALEXDB_BENCH_HAVE_ROCKSDB=1: the build has RocksDB; else the text run
-      is alexdb's).
+      is alexdb's); alexdb's own counters (ALEXDB_STATS) are all known, and on YCSB C
+      (reads only, of keys that exist) it counts a lookup per read.
   bench_check.py progress BENCH WORKDIR
       the progress line: on a terminal (a pty as stderr) it is drawn with \\r and erased,
       and never reaches stdout; with --no-progress, or stderr not a terminal, it is absent.
@@ -134,6 +135,7 @@ YCSB_KINDS = {  # the kinds each mix draws (README "alexdb-bench", the workload 
     "ycsb-a": {"read", "update"}, "ycsb-b": {"read", "update"}, "ycsb-c": {"read"},
     "ycsb-d": {"read", "insert"}, "ycsb-e": {"scan", "insert"}, "ycsb-f": {"read", "read_modify_write"},
 }
+ALEXDB_STATS = ["lookup", "lookup.device.read", "device.read", "cache.miss"]
 ROCKSDB_TICKERS = ["block.cache.hit", "block.cache.miss", "bloom.filter.useful", "bloom.filter.full.positive",
                    "bloom.filter.full.true.positive", "bytes.written", "wal.bytes", "wal.synced", "write.self",
                    "write.other", "write.wal", "flush.write.bytes", "compact.read.bytes", "compact.write.bytes"]
@@ -185,6 +187,12 @@ def check_ycsb_json(jobs):
             fail("%s: YCSB E without scans (%d scans, %d keys)" % (where, kinds["scan"]["ops"], job["keys_done"]))
     for job in jobs:
         stats = job["counters"]["engine_stats"]
+        if job["engine"] == "alexdb":
+            if sorted(stats) != sorted("alexdb." + s for s in ALEXDB_STATS) or None in stats.values():
+                fail("%s on alexdb: engine_stats %s" % (job["jobname"], stats))
+            if job["rw"] == "ycsb-c" and stats["alexdb.lookup"] < job["ops"]:
+                fail("ycsb-c on alexdb: %d reads, %d lookups" % (job["ops"], stats["alexdb.lookup"]))
+            continue
         if job["engine"] != "rocksdb":
             if stats:
                 fail("%s on %s: engine_stats %s" % (job["jobname"], job["engine"], stats))

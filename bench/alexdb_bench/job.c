@@ -224,7 +224,7 @@ static void usage(void)
     printf("usage: " AB_NAME " [--key=value ...] [jobfile]\n"
            "  Runs each job of the job file (or one job made of the options) and reports it\n"
            "  like fio. Every job-file option is also a --key=value, which overrides the file.\n"
-           "  options: engine=alexdb|raw|lmdb|rocksdb|leveldb|sqlite|all directory= rw=\n"
+           "  options: engine=alexdb|raw|lmdb|rocksdb|leveldb|sqlite|all|a,b,.. directory= rw=\n"
            "  (fillseq fillrandom overwrite readrandom readseq scan multiget readwhilewriting\n"
            "  ycsb-a .. ycsb-f) keys= value_size= key_shape=uniform|sequential|clustered\n"
            "  distribution=uniform|zipfian|latest threads= ops= runtime= time_based\n"

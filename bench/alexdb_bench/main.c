@@ -1,6 +1,6 @@
 /*
  * main.c: alexdb-bench (issue 6), the fio-style benchmark of alexdb and its peers. For
- * each engine of the job (engine=all: every engine this build has; the raw device engine
+ * each engine of the job (engine=all: every engine this build has, or a list such as alexdb,raw; the raw engine
  * runs first, so the others can be reported as a fraction of it) it makes an empty
  * database in <directory>/<engine>, runs the jobs on it group by group (a job without
  * stonewall starts together with the one before it, as in fio), reports each, closes and
@@ -36,17 +36,33 @@ static const bench_engine *const ab_engines[] = {
 #define AB_ENGINE_TABLE_COUNT (sizeof(ab_engines) / sizeof(ab_engines[0]))
 _Static_assert(AB_ENGINE_TABLE_COUNT <= AB_ENGINE_COUNT_MAX, "engine table too long");
 
+/* name: one engine, "all", or a comma-separated list ("alexdb,raw"); the engines run in
+ * the table's order whatever the list's order, each once. */
 static int select_engines(const char *name, const bench_engine **out, uint32_t *count_out)
 {
     *count_out = 0;
-    for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) {
-        if (strcmp(name, "all") == 0 || strcmp(name, ab_engines[i]->name) == 0) out[(*count_out)++] = ab_engines[i];
+    bool wanted[AB_ENGINE_TABLE_COUNT] = {false};
+    bool all = strcmp(name, "all") == 0;
+    for (const char *s = name; !all;) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+        bool known = false;
+        for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) {
+            if (strlen(ab_engines[i]->name) == n && strncmp(s, ab_engines[i]->name, n) == 0) wanted[i] = known = true;
+        }
+        if (!known) {
+            fprintf(stderr, AB_NAME ": error: engine %.*s is not built here; built:", (int)n, s);
+            for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) fprintf(stderr, " %s", ab_engines[i]->name);
+            fprintf(stderr, " (all, or a list: alexdb,raw)\n");
+            return -1;
+        }
+        if (comma == NULL) break;
+        s = comma + 1;
     }
-    if (*count_out > 0) return 0;
-    fprintf(stderr, AB_NAME ": error: engine %s is not built here; built:", name);
-    for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) fprintf(stderr, " %s", ab_engines[i]->name);
-    fprintf(stderr, " (all)\n");
-    return -1;
+    for (size_t i = 0; i < AB_ENGINE_TABLE_COUNT; i++) {
+        if (all || wanted[i]) out[(*count_out)++] = ab_engines[i];
+    }
+    return 0;
 }
 
 static int make_dir(const char *path)
