@@ -74,7 +74,7 @@ int alex_close(alex_index *index);
  * returned and nothing else changes. Thread-safe.
  */
 int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count);
-/* How many leaves one alex_prefetch reads at most: a quarter of the cache's frames. */
+/* How many leaves one alex_prefetch reads at most (pager_prefetch_page_max). */
 uint32_t alex_prefetch_leaf_max(alex_index *index);
 
 /* Copies min(size, buf_size) bytes of key's value into buf; *size_out = full size. */

@@ -245,9 +245,7 @@ int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count)
 
 uint32_t alex_prefetch_leaf_max(alex_index *index)
 {
-    pager_stats st;
-    pager_stats_get(index->pager, &st);
-    return COMMON_MAX(st.frame_count / 4u, 1u);
+    return pager_prefetch_page_max(index->pager);
 }
 
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out)

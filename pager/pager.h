@@ -341,6 +341,8 @@ int pager_pin_new(pager *pager, uint64_t page_no, uint8_t kind, pager_frame **fr
 #define PAGER_PREFETCH_RUN_PAGES 256u
 #define PAGER_PREFETCH_BATCH_RUNS 8u
 int pager_prefetch(pager *pager, const uint64_t *page_nos, uint32_t count) COMMON_WUR;
+/* The most pages one pager_prefetch reads: a quarter of the frames, at least 1. */
+uint32_t pager_prefetch_page_max(const pager *pager);
 
 void pager_unpin(pager *pager, pager_frame *frame);
 

@@ -699,11 +699,16 @@ static int prefetch_sorted(pager *p, const uint64_t *pages, uint32_t count, page
     return rc;
 }
 
+uint32_t pager_prefetch_page_max(const pager *p)
+{
+    return COMMON_MAX(p->frame_count / 4u, 1u);
+}
+
 int pager_prefetch(pager *p, const uint64_t *page_nos, uint32_t count)
 {
     ALEXDB_ASSERT(p != NULL && (page_nos != NULL || count == 0));
     uint64_t page_count = atomic_load(&p->page_count);
-    uint32_t cap = COMMON_MAX(p->frame_count / 4u, 1u);
+    uint32_t cap = pager_prefetch_page_max(p);
     uint64_t *pages = malloc((size_t)COMMON_MAX(count, 1u) * sizeof(*pages));
     pager_frame **claimed = malloc((size_t)COMMON_MAX(COMMON_MIN(count, cap), 1u) * sizeof(*claimed));
     if (pages == NULL || claimed == NULL) {
