@@ -48,7 +48,6 @@ typedef struct bulk_writer {
     pthread_cond_t cond;  /* any change of the counts, a stage's busy, closing or rc */
     uint64_t queued;      /* stages handed over, ever */
     uint64_t claimed;     /* stages a writer took, ever */
-    uint64_t written;     /* stages written (or dropped after an error), ever */
     bool closing;         /* no more stages come */
     int rc;               /* the first write error */
     bulk_stage stages[BULK_STAGE_COUNT];
@@ -94,7 +93,6 @@ static void *writer_main(void *arg)
         pthread_mutex_lock(&w->lock);
         if (w->rc == ALEXDB_OK) w->rc = rc;
         for (uint64_t i = from; i < to; i++) w->stages[i % BULK_STAGE_COUNT].busy = false;
-        w->written += to - from;
         pthread_cond_broadcast(&w->cond);
     }
     pthread_mutex_unlock(&w->lock);
@@ -110,7 +108,9 @@ static int writer_finish(bulk_writer *w)
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
     for (uint32_t i = 0; i < w->started; i++) pthread_join(w->threads[i], NULL);
-    ALEXDB_ASSERT(w->started == 0 || w->written == w->queued);
+    for (uint32_t i = 0; i < BULK_STAGE_COUNT; i++) {
+        ALEXDB_ASSERT(w->started == 0 || !w->stages[i].busy); /* every queued stage written */
+    }
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w->buffers);

@@ -271,9 +271,20 @@ static int run_on(ct_chain *chain, ct_cycle *cycle, const pager_env *env, uint64
     *w = (ct_workload){.db = *db_out, .exp = &chain->exp, .thread_count = chain->thread_count,
                        .sync = chain->sync, .seed = cycle->seed, .op_budget = op_budget,
                        .tolerate_read_errors = tolerate, .fault = env->fault};
-    int run_rc = ct_workload_run(w);
-    if (run_rc != ALEXDB_OK) return run_rc;
-    return ALEXDB_OK;
+    return ct_workload_run(w);
+}
+
+/* A failed open or write that no injected fault explains is a violation of its own. */
+static void check_unexplained_failures(ct_cycle *cycle, int rc, const alexdb *db, ct_workload *w,
+                                       bool faulted)
+{
+    if (faulted) return;
+    if (rc != ALEXDB_OK) {
+        ct_cycle_problem(cycle, "open or workload failed without a fault: %s (%s)", alexdb_strerror(rc), alexdb_errmsg());
+    }
+    if (db != NULL && atomic_load(&w->write_errors) > 0) {
+        ct_cycle_problem(cycle, "a write failed without a fault: %s", alexdb_strerror(atomic_load(&w->first_error)));
+    }
 }
 
 /* A cut during the recovery of the image the first cut left (then the cut after it). */
@@ -318,12 +329,7 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
     ct_workload w;
     rc = run_on(chain, cycle, &env, op_budget, false, &db, &w);
     bool cut_in_run = pager_fault_is_cut(fault);
-    if (rc != ALEXDB_OK && !cut_in_run) {
-        ct_cycle_problem(cycle, "open or workload failed without a fault: %s (%s)", alexdb_strerror(rc), alexdb_errmsg());
-    }
-    if (db != NULL && !cut_in_run && atomic_load(&w.write_errors) > 0) {
-        ct_cycle_problem(cycle, "a write failed without a fault: %s", alexdb_strerror(atomic_load(&w.first_error)));
-    }
+    check_unexplained_failures(cycle, rc, db, &w, cut_in_run);
     if (!pager_fault_is_cut(fault) && pager_fault_powercut(fault) != ALEXDB_OK) {
         ct_cycle_problem(cycle, "powercut: %s", alexdb_errmsg());
     }
@@ -383,12 +389,7 @@ int ct_cycle_ioerror(ct_chain *chain, ct_cycle *cycle)
     pager_fault_stats fs;
     pager_fault_stats_get(fault, &fs);
     bool injected = fs.injected_count > 0;
-    if (rc != ALEXDB_OK && !injected) {
-        ct_cycle_problem(cycle, "open or workload failed without a fault: %s (%s)", alexdb_strerror(rc), alexdb_errmsg());
-    }
-    if (db != NULL && atomic_load(&w.write_errors) > 0 && !injected) {
-        ct_cycle_problem(cycle, "a write failed without a fault: %s", alexdb_strerror(atomic_load(&w.first_error)));
-    }
+    check_unexplained_failures(cycle, rc, db, &w, injected);
     /* The sticky rule: after a failed write or sync nothing more is acknowledged. */
     bool write_fault = injected && kind >= 1 && kind <= 3;
     if (db != NULL && write_fault && atomic_load(&w.write_errors) == 0 && alexdb_checkpoint(db) == ALEXDB_OK) {
