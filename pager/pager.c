@@ -16,6 +16,7 @@ void pager_config_init(pager_config *config)
     memset(config, 0, sizeof(*config));
     config->cache_bytes = 64u << 20;
     config->create = 1;
+    config->hit_prefetch_lines = 2;
 }
 
 static int open_file(pager *p, const char *path)
@@ -57,6 +58,11 @@ int pager_open(const char *path, const pager_config *config, pager **pager_out)
         p->config.cache_bytes / PAGER_PAGE_SIZE > UINT32_MAX / 2) {
         rc = common_error(ALEXDB_INVALID, "cache of %zu bytes: must be at least %u bytes",
                           p->config.cache_bytes, PAGER_CACHE_SIZE_MIN);
+        goto fail;
+    }
+    if (p->config.hit_prefetch_lines > PAGER_PAGE_SIZE / 64u) {
+        rc = common_error(ALEXDB_INVALID, "hit_prefetch_lines %u: at most %u", p->config.hit_prefetch_lines,
+                          PAGER_PAGE_SIZE / 64u);
         goto fail;
     }
     p->frame_count = (uint32_t)(p->config.cache_bytes / PAGER_PAGE_SIZE);

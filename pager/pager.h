@@ -289,6 +289,9 @@ typedef struct pager_config {
     int numa_local;       /* 0 (default): interleave frames over nodes; 1: local node */
     int create;           /* create the file if it is missing or empty */
     int read_only;
+    uint32_t hit_prefetch_lines; /* a page's first lines fetched while a cache hit pins it,
+                                  * for the reads the caller makes next; default 2 (the
+                                  * header), at most PAGER_PAGE_SIZE / 64 */
 } pager_config;
 
 void pager_config_init(pager_config *config);

@@ -370,20 +370,16 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
  * The hit path, with no lock: the map names the frame, the pin is a compare-and-swap
  * that fails on a LOCKED frame (being evicted, or free), and the frame's page number and
  * state, read under the pin, say whether it still holds page_no (P4). NULL: take the
- * locked path. The page's first PIN_PREFETCH_LINES lines are fetched while the
- * descriptor is checked: a leaf's header, bitmap, keys and value offsets for leaves of
- * up to about 40 slots (values of 100 bytes), so a point lookup waits for memory twice
- * (this and its value), not three times.
+ * locked path. The page's first config.hit_prefetch_lines lines are fetched while the
+ * descriptor is checked (the caller knows which of its page's lines it reads first).
  */
-#define PIN_PREFETCH_LINES 8u
-
 static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
 {
     _Atomic uint32_t *entry = map_entry(p, page_no);
     uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
     if (e == 0) return NULL;
     const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
-    for (uint32_t line = 0; line < PIN_PREFETCH_LINES; line++) __builtin_prefetch(data + 64u * line);
+    for (uint32_t line = 0; line < p->config.hit_prefetch_lines; line++) __builtin_prefetch(data + 64u * line);
     pager_frame *f = &p->frames[e - 1];
     if (!pin_unless_locked(f)) return NULL;
     if (atomic_load_explicit(&f->page_no, memory_order_relaxed) != page_no ||

@@ -285,6 +285,30 @@ static void test_extend(void **state)
     pager_close(p);
 }
 
+/* A hit may prefetch at most the whole page; more is refused at open, up to it works. */
+static void test_hit_prefetch_lines(void **state)
+{
+    tu_fixture *fx = *state;
+    create_with_pages(fx->path, 4);
+    pager_config config;
+    pager_config_init(&config);
+    tu_env(&config.env);
+    assert_int_equal(config.hit_prefetch_lines, 2);
+    config.hit_prefetch_lines = PAGER_PAGE_SIZE / 64 + 1;
+    pager *p = NULL;
+    assert_int_equal(pager_open(fx->path, &config, &p), ALEXDB_INVALID);
+    assert_null(p);
+    config.hit_prefetch_lines = PAGER_PAGE_SIZE / 64;
+    assert_int_equal(pager_open(fx->path, &config, &p), ALEXDB_OK);
+    for (int round = 0; round < 2; round++) { /* a miss, then a hit that prefetches */
+        pager_frame *f = NULL;
+        assert_int_equal(pager_pin(p, 3, 0, &f), ALEXDB_OK);
+        assert_true(tu_body_matches(pager_frame_data(f), 3, 21));
+        pager_unpin(p, f);
+    }
+    pager_close(p);
+}
+
 int main(void)
 {
     printf("backend: %s\n", tu_backend_name());
@@ -299,6 +323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_runs, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_read_only, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_extend, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_hit_prefetch_lines, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
