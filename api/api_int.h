@@ -52,6 +52,7 @@ struct alexdb {
     /* The background checkpointer (writable handles only). */
     pthread_t checkpointer;
     bool checkpointer_running;
+    bool manual_background;          /* API_OPEN_MANUAL_BACKGROUND: no thread of its own */
     pthread_mutex_t checkpointer_lock;
     pthread_cond_t checkpointer_cond;
     bool checkpointer_stop;          /* under checkpointer_lock */
@@ -117,6 +118,25 @@ void api_checkpointer_stop(alexdb *db);
  * driver.
  */
 int api_open(const char *dir, const alexdb_options *opts, const pager_env *env, alexdb **db_out) COMMON_WUR;
+
+/*
+ * api_open with flags. API_OPEN_MANUAL_BACKGROUND: the handle starts no thread of its
+ * own (no checkpointer, no log sync thread, no replay prefetcher); the caller runs
+ * api_background_step where the threads would have acted. With every caller's step in
+ * an order it chooses, the handle's I/O happens in an order a seed can repeat (the
+ * crash driver's seeded schedule, crashtest/README.md).
+ */
+enum { API_OPEN_MANUAL_BACKGROUND = 1u };
+int api_open_with(const char *dir, const alexdb_options *opts, const pager_env *env, unsigned flags,
+                  alexdb **db_out) COMMON_WUR;
+
+/*
+ * One pass of the background work a manual handle does not do by itself: the log's
+ * interval sync (if options.sync_interval_ms), then a checkpoint if the checkpointer
+ * would take one now (asked for, the cache half full of changes, or the log grown).
+ * Returns the first error; a failed checkpoint fails the handle as in the thread.
+ */
+int api_background_step(alexdb *db) COMMON_WUR;
 
 /*
  * Frees a handle as if its process died now: no checkpoint and nothing written to the

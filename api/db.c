@@ -133,6 +133,12 @@ static int discard_handle(alexdb *db, int rc)
 
 int api_open(const char *dir, const alexdb_options *opts, const pager_env *env, alexdb **db_out)
 {
+    return api_open_with(dir, opts, env, 0, db_out);
+}
+
+int api_open_with(const char *dir, const alexdb_options *opts, const pager_env *env, unsigned flags,
+                  alexdb **db_out)
+{
     common_errmsg_clear();
     if (dir == NULL || db_out == NULL || dir[0] == '\0') {
         return common_error(ALEXDB_INVALID, "alexdb_open: NULL or empty directory or db_out");
@@ -147,6 +153,7 @@ int api_open(const char *dir, const alexdb_options *opts, const pager_env *env, 
     alexdb *db = calloc(1, sizeof(*db));
     if (db == NULL) return common_error(ALEXDB_NOMEM, "alexdb_open: out of memory");
     db->options = options;
+    db->manual_background = (flags & API_OPEN_MANUAL_BACKGROUND) != 0;
     db->lock_fd = -1;
     pthread_mutex_init(&db->write_lock, NULL);
     pthread_mutex_init(&db->checkpoint_lock, NULL);
@@ -171,7 +178,7 @@ int api_open(const char *dir, const alexdb_options *opts, const pager_env *env, 
         alex_checkpoint_lsn(db->index) == 0) {
         rc = api_checkpoint(db);
     }
-    if (rc == ALEXDB_OK && !options.read_only) rc = api_checkpointer_start(db);
+    if (rc == ALEXDB_OK && !options.read_only && !db->manual_background) rc = api_checkpointer_start(db);
     if (rc != ALEXDB_OK) return discard_handle(db, rc);
     db->magic = API_DB_MAGIC;
     atomic_store(&db->state, API_DB_OPEN);

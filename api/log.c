@@ -275,7 +275,8 @@ static int window_done(replay_ctx *ctx)
     ctx->pending = w;
     ctx->filling = w == &ctx->windows[0] ? &ctx->windows[1] : &ctx->windows[0];
     if (prefetch_keys_set(ctx, w->ops, COMMON_MIN(w->count, prefetch_chunk(ctx)))) {
-        ctx->prefetching = pthread_create(&ctx->prefetcher, NULL, prefetcher_main, ctx) == 0;
+        if (ctx->db->manual_background) (void)prefetcher_main(ctx); /* no thread: in order */
+        else ctx->prefetching = pthread_create(&ctx->prefetcher, NULL, prefetcher_main, ctx) == 0;
     }
     return ALEXDB_OK;
 }
@@ -343,6 +344,7 @@ int api_log_open(alexdb *db, const char *dir, const pager_env *env)
         .env = *env,
         .db_id = alex_db_id(db->index),
         .sync_interval_ms = db->options.sync_interval_ms,
+        .manual_interval = db->manual_background,
         .salvage = db->options.log_salvage != 0,
         .read_only = db->options.read_only != 0,
     };

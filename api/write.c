@@ -10,7 +10,8 @@
  * api_checkpoint(): under write_lock the checkpoint's content is taken (alex_persist_begin:
  * copies of the dirty pages and the encoded index, no I/O) at wal_last_lsn(), so every
  * change up to that LSN is in it and none after; then, with readers and writers going
- * on, it is written (alex_persist_finish) and the log segments it covers are removed. The checkpointer thread runs it when the cache is half full of changes
+ * on, it is written (alex_persist_finish) and the log segments it covers are removed. The
+ * checkpointer thread (or, on a manual handle, api_background_step) runs it when the cache is half full of changes
  * (pager P12: they can only leave the cache through a checkpoint) or when the log has
  * grown by API_CHECKPOINT_LOG_BYTES since the last one, which bounds recovery time.
  *
@@ -55,7 +56,7 @@ int api_checkpoint(alexdb *db)
 
 static void want_checkpoint(alexdb *db)
 {
-    if (atomic_exchange(&db->checkpoint_wanted, true)) return;
+    if (atomic_exchange(&db->checkpoint_wanted, true) || db->manual_background) return;
     pthread_mutex_lock(&db->checkpointer_lock);
     pthread_cond_signal(&db->checkpointer_cond);
     pthread_mutex_unlock(&db->checkpointer_lock);
@@ -110,6 +111,14 @@ static bool log_grown(alexdb *db)
     return log.append_bytes - atomic_load(&db->checkpoint_log_bytes) >= API_CHECKPOINT_LOG_BYTES;
 }
 
+/* The checkpointer's decision: a checkpoint if one was asked for or is due. */
+static int checkpoint_if_due(alexdb *db)
+{
+    bool wanted = atomic_exchange(&db->checkpoint_wanted, false);
+    if (!wanted && !alex_needs_checkpoint(db->index) && !log_grown(db)) return ALEXDB_OK;
+    return api_checkpoint(db);
+}
+
 static void *checkpointer_main(void *arg)
 {
     alexdb *db = arg;
@@ -126,9 +135,8 @@ static void *checkpointer_main(void *arg)
         }
         if (db->checkpointer_stop) break;
         pthread_mutex_unlock(&db->checkpointer_lock);
-        bool wanted = atomic_exchange(&db->checkpoint_wanted, false);
-        if (!failed && (wanted || alex_needs_checkpoint(db->index) || log_grown(db))) {
-            int rc = api_checkpoint(db);
+        if (!failed) {
+            int rc = checkpoint_if_due(db);
             /* The handle now refuses writes; its writers report why. */
             failed = rc != ALEXDB_OK;
             if (failed && db->options.log != NULL) {
@@ -141,6 +149,14 @@ static void *checkpointer_main(void *arg)
     }
     pthread_mutex_unlock(&db->checkpointer_lock);
     return NULL;
+}
+
+int api_background_step(alexdb *db)
+{
+    ALEXDB_ASSERT(db != NULL && !db->options.read_only);
+    int rc = db->options.sync_interval_ms > 0 ? wal_sync_tick(db->wal) : ALEXDB_OK;
+    int checkpoint_rc = checkpoint_if_due(db);
+    return rc != ALEXDB_OK ? rc : checkpoint_rc;
 }
 
 int api_checkpointer_start(alexdb *db)

@@ -226,7 +226,7 @@ int ct_cycle_corrupt(ct_chain *chain, ct_cycle *cycle)
     int rc = ct_open(chain, NULL, 1, &db);
     if (rc != ALEXDB_OK) return rc;
     ct_workload w = {.db = db, .exp = &chain->exp, .thread_count = 1, .sync = 1, .seed = cycle->seed,
-                     .op_budget = 50 + common_rng_below(&rng, 200)};
+                     .op_budget = 50 + common_rng_below(&rng, 200), .seeded = chain->run->seeded};
     rc = ct_workload_run(&w);
     bool abandon = common_rng_below(&rng, 2) == 0;
     if (abandon) api_abandon(db);

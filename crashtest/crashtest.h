@@ -21,6 +21,7 @@
 #ifndef CRASHTEST_H
 #define CRASHTEST_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -80,6 +81,7 @@ typedef struct ct_header {
     _Atomic uint64_t live_wrong;   /* wrong results seen by the workload itself */
     _Atomic uint32_t child_ready;  /* kill mode: the child opened the database */
     _Atomic int32_t child_rc;
+    _Atomic uint64_t child_io;     /* kill mode, seeded: the I/Os of a child that ran out */
     char message[512];             /* the first live problem */
 } ct_header;
 
@@ -129,12 +131,25 @@ typedef struct ct_workload {
     uint64_t op_budget;        /* per thread; 0: until stop */
     bool tolerate_read_errors; /* ioerror: a read may fail with an injected error */
     const pager_fault *fault;  /* powercut: reads may fail once its power is cut */
+    bool seeded;               /* the seeded schedule (README "Schedules"); db is manual */
     _Atomic int stop;
     _Atomic uint64_t write_errors;
     _Atomic int first_error;
+    /* The seeded schedule: whose turn it is, drawn from turn_rng among the running. */
+    pthread_mutex_t turn_lock;
+    pthread_cond_t turn_cond;
+    uint32_t turn;             /* a thread number; CT_TURN_NONE once all are done */
+    uint32_t running;          /* a bit per thread still running */
+    common_rng turn_rng;       /* used only by the thread whose turn it is */
 } ct_workload;
 
-/* Runs the workload's threads to their budget, a stop, or each one's first failed write. */
+#define CT_TURN_NONE UINT32_MAX
+
+/*
+ * Runs the workload's threads to their budget, a stop, or each one's first failed write.
+ * Seeded: one operation at a time, in an order drawn from seed, with the handle's
+ * background step (api_background_step) taken between operations one turn in eight.
+ */
 int ct_workload_run(ct_workload *w) COMMON_WUR;
 
 /* ---- Verification (verify.c) ----------------------------------------------------- */
@@ -158,6 +173,7 @@ typedef struct ct_verify_result {
     uint64_t pending_present;
     uint64_t pending_absent;
     uint64_t unsynced_dropped; /* acknowledged, never made durable, legitimately gone */
+    uint64_t digest;           /* of every key's found version: equal runs, equal digests */
     char problem[512];         /* the first violation */
 } ct_verify_result;
 
@@ -182,6 +198,7 @@ typedef struct ct_run {
     uint32_t thread_max;
     bool keep_going;
     bool verbose;
+    bool seeded;               /* the seeded schedule (the default); false: free */
     uint64_t recovery_io_guess; /* I/Os of the last recovery: where a recovery cut may land */
     /* Totals. */
     uint64_t cycles[CT_MODE_COUNT];

@@ -30,6 +30,7 @@ typedef struct options {
     uint32_t threads;
     const char *dir;
     bool keep_going, keep, plant_skip_sync, verbose;
+    bool free_schedule;
 } options;
 
 static void usage(FILE *f)
@@ -38,10 +39,14 @@ static void usage(FILE *f)
             "usage: alexdb-crashtest [--seed N] [--mode mixed|kill|powercut|ioerror|corrupt]\n"
             "                        [--cycles N] [--kill-cycles N] [--powercut-cycles N]\n"
             "                        [--ioerror-cycles N] [--corrupt-cycles N] [--threads N]\n"
-            "                        [--dir DIR] [--keep-going] [--keep] [--plant-skip-sync]\n"
+            "                        [--schedule seeded|free] [--dir DIR] [--keep-going] [--keep]\n"
+            "                        [--plant-skip-sync]\n"
             "With no option but --seed: the short mixed run, %" PRIu64 " kill, %" PRIu64 " powercut, %" PRIu64
             " ioerror and %" PRIu64 " corrupt cycles.\n"
             "--cycles N scales that mix to N cycles (or, with --mode, runs N cycles of it).\n"
+            "--schedule seeded (default): threads take turns drawn from the seed, kills land on an I/O\n"
+            "  the seed names: the same seed repeats every cycle exactly. free: threads run at once and\n"
+            "  kill mode kills by time; more interleavings, but a seed repeats only the plan.\n"
             "--dir: where the work directory and saved failures go (default $TMPDIR, else /tmp).\n"
             "--keep-going: go on after a violation (a fresh database); --keep: keep the work directory.\n"
             "--plant-skip-sync: the planted bug: skip the log's fdatasync (powercut must catch it).\n"
@@ -95,6 +100,13 @@ static int parse(int argc, char **argv, options *o)
         i++;
         if (strcmp(a, "--dir") == 0) {
             o->dir = v;
+            continue;
+        }
+        if (strcmp(a, "--schedule") == 0) {
+            if (strcmp(v, "seeded") != 0 && strcmp(v, "free") != 0) {
+                return fprintf(stderr, "alexdb-crashtest: unknown schedule %s\n", v), -1;
+            }
+            o->free_schedule = strcmp(v, "free") == 0;
             continue;
         }
         if (strcmp(a, "--mode") == 0) {
@@ -195,10 +207,10 @@ static void print_cycle(const ct_chain *chain, const ct_cycle *c, uint64_t total
     const ct_verify_result *v = &c->verify;
     printf("cycle %4" PRIu64 "/%" PRIu64 " %-8s seed=%016" PRIx64 " thr=%u sync=%d acked=%-5" PRIu64
            " present=%-5" PRIu64 " pending+/-=%" PRIu64 "/%" PRIu64 " unsynced-gone=%-3" PRIu64
-           " recovery=%.1fms time=%.0fms %s %s\n",
+           " state=%08" PRIx64 " recovery=%.1fms time=%.0fms %s %s\n",
            c->number, total, ct_mode_name(chain->mode), c->seed, chain->thread_count, chain->sync, c->acked,
-           v->present, v->pending_present, v->pending_absent, v->unsynced_dropped, (double)c->recovery_ns / 1e6, (double)c->time_ns / 1e6,
-           c->detail, bad ? "VIOLATION" : "ok");
+           v->present, v->pending_present, v->pending_absent, v->unsynced_dropped, v->digest >> 32,
+           (double)c->recovery_ns / 1e6, (double)c->time_ns / 1e6, c->detail, bad ? "VIOLATION" : "ok");
     if (bad) {
         printf("    lost=%" PRIu64 " resurrected=%" PRIu64 " wrong=%" PRIu64 " holes=%" PRIu64 " torn-batches=%" PRIu64
                " read-errors=%" PRIu64 " check=%" PRIu64 " other=%" PRIu64 ": %s\n",
@@ -330,6 +342,7 @@ int main(int argc, char **argv)
     run.thread_max = o.threads;
     run.keep_going = o.keep_going;
     run.verbose = o.verbose;
+    run.seeded = !o.free_schedule;
     run.recovery_io_guess = 40;
     char name[96];
     snprintf(name, sizeof(name), "alexdb-crashtest-%d-%" PRIu64, (int)getpid(), o.seed);
@@ -338,8 +351,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "alexdb-crashtest: %s\n", alexdb_errmsg());
         return 2;
     }
-    printf("alexdb-crashtest: seed %" PRIu64 "%s, work directory %s\n", o.seed,
-           o.plant_skip_sync ? ", PLANTED BUG: the log's fdatasync is skipped" : "", run.work_dir);
+    printf("alexdb-crashtest: seed %" PRIu64 ", %s schedule%s, work directory %s\n", o.seed,
+           run.seeded ? "seeded" : "free", o.plant_skip_sync ? ", PLANTED BUG: the log's fdatasync is skipped" : "",
+           run.work_dir);
     int status = run_all(&run, &o, counts, argc, argv);
     if (!o.keep) ct_rmrf(run.work_dir);
     free(run.work_dir);

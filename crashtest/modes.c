@@ -41,7 +41,7 @@ int ct_open(ct_chain *chain, const pager_env *env, int sync, alexdb **db_out)
     opts.cache_bytes = chain->cache_bytes;
     opts.sync_interval_ms = chain->sync_interval_ms;
     *db_out = NULL;
-    return api_open(chain->db_dir, &opts, env, db_out);
+    return api_open_with(chain->db_dir, &opts, env, chain->run->seeded ? API_OPEN_MANUAL_BACKGROUND : 0, db_out);
 }
 
 /* ---- Chains ------------------------------------------------------------------------ */
@@ -194,12 +194,24 @@ int ct_recover_and_verify(ct_chain *chain, ct_cycle *cycle)
 
 /* ---- kill ------------------------------------------------------------------------------ */
 
-static void kill_child(ct_chain *chain, ct_cycle *cycle)
+/*
+ * The child of a kill cycle: runs the workload until it is killed. Seeded, it runs on a
+ * fault domain that SIGKILLs it at I/O number kill_at, and kills itself if its budget
+ * runs out first; free, it runs on the default backend until the parent's SIGKILL.
+ */
+static void kill_child(ct_chain *chain, ct_cycle *cycle, uint64_t kill_at, uint64_t op_budget)
 {
     ct_header *hdr = chain->exp.hdr;
     alarm(60); /* never outlives a lost parent */
+    pager_fault *fault = NULL;
+    pager_env env = {.backend = PAGER_BACKEND_FAULT};
+    if (chain->run->seeded) {
+        pager_fault_config fc = {.seed = cycle->seed, .kill_at = kill_at};
+        if (pager_fault_create(&fc, &fault) != ALEXDB_OK) _exit(2);
+        env.fault = fault;
+    }
     alexdb *db = NULL;
-    int rc = ct_open(chain, NULL, chain->sync, &db);
+    int rc = ct_open(chain, fault != NULL ? &env : NULL, chain->sync, &db);
     if (rc != ALEXDB_OK) {
         snprintf(hdr->message, sizeof(hdr->message), "child: open: %s (%s)", alexdb_strerror(rc), alexdb_errmsg());
         atomic_store(&hdr->child_rc, rc);
@@ -207,9 +219,16 @@ static void kill_child(ct_chain *chain, ct_cycle *cycle)
     }
     atomic_store(&hdr->child_ready, 1);
     ct_workload w = {.db = db, .exp = &chain->exp, .thread_count = chain->thread_count,
-                     .sync = chain->sync, .seed = cycle->seed};
+                     .sync = chain->sync, .seed = cycle->seed, .op_budget = op_budget,
+                     .seeded = chain->run->seeded};
     rc = ct_workload_run(&w);
     int first = atomic_load(&w.first_error);
+    if (fault != NULL && rc == ALEXDB_OK && first == ALEXDB_OK) {
+        pager_fault_stats fs;
+        pager_fault_stats_get(fault, &fs);
+        atomic_store(&hdr->child_io, fs.io_count);
+        (void)kill(getpid(), SIGKILL); /* the budget ran out before kill_at: die here */
+    }
     snprintf(hdr->message, sizeof(hdr->message), "child: the workload stopped: %s",
              alexdb_strerror(rc != ALEXDB_OK ? rc : first));
     atomic_store(&hdr->child_rc, rc != ALEXDB_OK ? rc : first);
@@ -226,21 +245,32 @@ static bool child_exited(pid_t pid, uint64_t us, int *status)
     }
 }
 
+static uint64_t kill_io_guess = 300;  /* seeded: the I/Os of a child that ran out */
+
 int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
 {
     ct_header *hdr = chain->exp.hdr;
     common_rng rng;
     common_rng_seed(&rng, cycle->seed);
+    bool early = common_rng_below(&rng, 5) == 0; /* maybe during the child's open (recovery) */
+    /* Seeded: the I/O the child dies at. Free: when the parent kills it. */
+    uint64_t kill_at = early ? 1 + common_rng_below(&rng, chain->run->recovery_io_guess + 8)
+                             : 1 + common_rng_below(&rng, kill_io_guess + kill_io_guess / 4);
+    uint64_t op_budget = chain->run->seeded ? 30 + common_rng_below(&rng, 220) : 0;
+    uint64_t delay_us = early ? common_rng_below(&rng, 20000) : 5000 + common_rng_below(&rng, 200000);
     atomic_store(&hdr->child_ready, 0);
+    atomic_store(&hdr->child_io, 0);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return common_error(ALEXDB_IO, "fork: %s", strerror(errno));
-    if (pid == 0) kill_child(chain, cycle);
+    if (pid == 0) kill_child(chain, cycle, kill_at, op_budget);
     int status = 0;
     bool exited = false;
-    bool early = common_rng_below(&rng, 5) == 0; /* maybe during the child's open (recovery) */
-    uint64_t delay_us = early ? common_rng_below(&rng, 20000) : 5000 + common_rng_below(&rng, 200000);
-    if (!early) {
+    if (chain->run->seeded) {
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        exited = true;
+    } else if (!early) {
         for (int i = 0; i < 20000 && !atomic_load(&hdr->child_ready) && !exited; i++) {
             exited = child_exited(pid, 1000, &status);
         }
@@ -254,9 +284,16 @@ int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
         ct_cycle_problem(cycle, "the workload process ended by itself (status %#x): %s", status, hdr->message);
     }
+    uint64_t ran_out = atomic_load(&hdr->child_io);
+    if (ran_out != 0) kill_io_guess = COMMON_MAX(kill_io_guess / 2, (kill_io_guess + ran_out) / 2);
     cycle->acked = atomic_load(&hdr->acked_count);
-    snprintf(cycle->detail, sizeof(cycle->detail), "kill@%" PRIu64 "ms%s", delay_us / 1000,
-             atomic_load(&hdr->child_ready) ? "" : " (in open)");
+    if (chain->run->seeded) {
+        snprintf(cycle->detail, sizeof(cycle->detail), "kill@io%" PRIu64 "%s", ran_out != 0 ? ran_out : kill_at,
+                 ran_out != 0 ? "(idle)" : atomic_load(&hdr->child_ready) ? "" : " (in open)");
+    } else {
+        snprintf(cycle->detail, sizeof(cycle->detail), "kill@%" PRIu64 "ms%s", delay_us / 1000,
+                 atomic_load(&hdr->child_ready) ? "" : " (in open)");
+    }
     return ct_recover_and_verify(chain, cycle);
 }
 
@@ -270,7 +307,8 @@ static int run_on(ct_chain *chain, ct_cycle *cycle, const pager_env *env, uint64
     if (rc != ALEXDB_OK) return rc;
     *w = (ct_workload){.db = *db_out, .exp = &chain->exp, .thread_count = chain->thread_count,
                        .sync = chain->sync, .seed = cycle->seed, .op_budget = op_budget,
-                       .tolerate_read_errors = tolerate, .fault = env->fault};
+                       .tolerate_read_errors = tolerate, .fault = env->fault,
+                       .seeded = chain->run->seeded};
     return ct_workload_run(w);
 }
 

@@ -185,6 +185,7 @@ static int verify_key(verify_ctx *v, uint32_t index, ct_op *observed)
     v->present[index] = rc == ALEXDB_OK;
     res->present += rc == ALEXDB_OK;
     observed[index] = cands[m];
+    res->digest = ct_mix(res->digest ^ ((uint64_t)index << 33 | (uint64_t)cands[m].version << 1 | (rc == ALEXDB_OK)));
     return account(v, cands, count, pending, m, ambiguous, key);
 }
 

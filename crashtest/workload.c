@@ -15,6 +15,11 @@
  * its place in the acknowledgement order after it returns (C1, C2). A thread stops at
  * its first failed write: that write stays pending, so verification accepts it all
  * there or not at all (C7).
+ *
+ * Seeded schedule (README "Schedules"): the threads take turns, one operation per turn,
+ * the next turn drawn from the workload's seed among the threads still running; one
+ * turn in eight also takes the handle's background step. The handle is manual (no
+ * thread of its own), so every I/O follows from the seed.
  */
 #include "crashtest.h"
 
@@ -250,19 +255,57 @@ static int one_op(worker *k)
     return do_put(k, pick_index(k));
 }
 
+/* ---- The seeded schedule ------------------------------------------------------------ */
+
+/* Waits for this thread's turn. */
+static void turn_wait(worker *k)
+{
+    ct_workload *w = k->w;
+    pthread_mutex_lock(&w->turn_lock);
+    while (w->turn != k->thread) pthread_cond_wait(&w->turn_cond, &w->turn_lock);
+    pthread_mutex_unlock(&w->turn_lock);
+}
+
+/* Draws the next turn among the running threads (done: this one stops running). */
+static void turn_pass(ct_workload *w, uint32_t thread, bool done)
+{
+    pthread_mutex_lock(&w->turn_lock);
+    if (done) w->running &= ~(1u << thread);
+    w->turn = CT_TURN_NONE;
+    if (w->running != 0) {
+        uint64_t pick = common_rng_below(&w->turn_rng, (uint64_t)__builtin_popcount(w->running));
+        for (uint32_t t = 0; t < w->thread_count; t++) {
+            if ((w->running & (1u << t)) && pick-- == 0) {
+                w->turn = t;
+                break;
+            }
+        }
+    }
+    pthread_cond_broadcast(&w->turn_cond);
+    pthread_mutex_unlock(&w->turn_lock);
+}
+
 static void *worker_main(void *arg)
 {
     worker *k = arg;
     ct_workload *w = k->w;
-    for (uint64_t n = 0; w->op_budget == 0 || n < w->op_budget; n++) {
-        if (atomic_load(&w->stop)) break;
-        int rc = one_op(k);
+    for (uint64_t n = 0;; n++) {
+        if (w->seeded) turn_wait(k);
+        bool done = atomic_load(&w->stop) || (w->op_budget != 0 && n >= w->op_budget);
+        int rc = done ? ALEXDB_OK : one_op(k);
+        /* Where the checkpointer and the log's sync thread would have acted (api/README.md). */
+        if (!done && w->seeded && common_rng_below(&w->turn_rng, 8) == 0) {
+            int step_rc = api_background_step(w->db);
+            (void)step_rc; /* as in the threads: a failure is sticky, the writes report it */
+        }
         if (rc != ALEXDB_OK) {
             atomic_fetch_add(&w->write_errors, 1);
             int zero = 0;
             (void)atomic_compare_exchange_strong(&w->first_error, &zero, rc);
-            break; /* its pending op stays as it is (C7) */
+            done = true; /* its pending op stays as it is (C7) */
         }
+        if (w->seeded) turn_pass(w, k->thread, done);
+        if (done) break;
     }
     return NULL;
 }
@@ -276,6 +319,13 @@ int ct_workload_run(ct_workload *w)
     pthread_t threads[CT_THREAD_COUNT_MAX];
     uint32_t started = 0;
     int rc = ALEXDB_OK;
+    if (w->seeded) {
+        pthread_mutex_init(&w->turn_lock, NULL);
+        pthread_cond_init(&w->turn_cond, NULL);
+        common_rng_seed(&w->turn_rng, ct_mix(w->seed ^ 0x7E4Du));
+        w->running = (1u << w->thread_count) - 1u;
+        w->turn = (uint32_t)common_rng_below(&w->turn_rng, w->thread_count);
+    }
     for (uint32_t t = 0; t < w->thread_count; t++) {
         worker *k = &workers[t];
         memset(k, 0, sizeof(*k));
@@ -297,11 +347,25 @@ int ct_workload_run(ct_workload *w)
         }
         started++;
     }
-    if (rc != ALEXDB_OK) atomic_store(&w->stop, 1);
+    if (rc != ALEXDB_OK) {
+        atomic_store(&w->stop, 1);
+        /* Threads never started never take their turn: they are done. */
+        for (uint32_t t = started; w->seeded && t < w->thread_count; t++) {
+            pthread_mutex_lock(&w->turn_lock);
+            w->running &= ~(1u << t);
+            bool theirs = w->turn == t;
+            pthread_mutex_unlock(&w->turn_lock);
+            if (theirs) turn_pass(w, t, true);
+        }
+    }
     for (uint32_t t = 0; t < started; t++) {
         pthread_join(threads[t], NULL);
         free(workers[t].buf);
         alexdb_batch_destroy(workers[t].batch);
+    }
+    if (w->seeded) {
+        pthread_cond_destroy(&w->turn_cond);
+        pthread_mutex_destroy(&w->turn_lock);
     }
     return rc;
 }

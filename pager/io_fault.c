@@ -5,7 +5,8 @@
  * what should happen. The domain's counters are shared by every file opened with it,
  * 1-based and atomic; they decide which read, write or sync fails with an injected
  * errno, which read or write transfers only half of its bytes (file.c resubmits the
- * rest), and at which I/O the power is cut.
+ * rest), at which I/O the power is cut, and at which I/O the process dies (kill_at:
+ * SIGKILL before that I/O is done, for crash runs whose every step must repeat).
  *
  * HOW THE POWER CUT WORKS. Every write is logged, per file path, with its pre-image
  * (the bytes it overwrote, and the file size before it, since bytes past the end of
@@ -40,6 +41,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -396,6 +398,10 @@ static int32_t before_io(pager_file *file, _Atomic uint64_t *kind_count, uint64_
     pager_fault *fault = file->env.fault;
     uint64_t io_no = atomic_fetch_add(&fault->io_count, 1) + 1;
     *kind_no_out = atomic_fetch_add(kind_count, 1) + 1;
+    if (io_no == fault->config.kill_at) {
+        (void)kill(getpid(), SIGKILL);
+        for (;;) pause(); /* SIGKILL cannot be caught; nothing runs past it */
+    }
     if (io_no == fault->config.powercut_at) {
         atomic_fetch_add(&fault->injected_count, 1);
         if (pager_fault_powercut(fault) != ALEXDB_OK) {

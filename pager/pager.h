@@ -231,6 +231,8 @@ typedef struct pager_fault_config {
     uint64_t short_read_at;   /* the Nth read transfers only part of its bytes */
     uint64_t short_write_at;  /* the Nth write transfers only part of its bytes */
     uint64_t powercut_at;     /* the Nth I/O of any kind cuts the power instead */
+    uint64_t kill_at;         /* the Nth I/O of any kind SIGKILLs the process instead: a
+                               * process crash, every write before it stays as written */
     int read_errno;           /* default EIO */
     int write_errno;          /* default EIO; ENOSPC simulates a full disk */
     int sync_errno;           /* default EIO */

@@ -442,6 +442,57 @@ static void test_checkpoint_releases_log(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/* A manual handle's background runs only in api_background_step: its I/O is the caller's. */
+static void test_manual_background(void **state)
+{
+    tu_fixture *fx = *state;
+    uint8_t buf[8192];
+    uint64_t io_counts[2] = {0, 0};
+    for (int run = 0; run < 2; run++) {
+        char *dir = tu_path(fx->dir, run == 0 ? "a" : "b");
+        pager_fault_config fc = {.seed = 9};
+        pager_fault *fault = NULL;
+        assert_int_equal(pager_fault_create(&fc, &fault), ALEXDB_OK);
+        alexdb_options opts;
+        alexdb_options_init(&opts);
+        opts.sync = 0;
+        opts.sync_interval_ms = 1;
+        opts.cache_bytes = 1u << 20;
+        pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
+        alexdb *db = NULL;
+        assert_int_equal(api_open_with(dir, &opts, &env, API_OPEN_MANUAL_BACKGROUND, &db), ALEXDB_OK);
+        struct alexdb_stats st;
+        assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+        uint64_t checkpoints = st.checkpoint_count;
+        uint64_t k = 0;
+        for (; k < 20000 && !alex_needs_checkpoint(db->index); k++) {
+            assert_int_equal(alexdb_put(db, k * 7919, buf, value_of(k * 7919, 1, buf)), ALEXDB_OK);
+        }
+        assert_true(alex_needs_checkpoint(db->index));
+        usleep(50000); /* fifty sync intervals and more than a checkpointer poll: nothing runs */
+        assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+        assert_int_equal(st.checkpoint_count, checkpoints);
+        assert_true(wal_durable_lsn(db->wal) < wal_last_lsn(db->wal));
+        assert_int_equal(api_background_step(db), ALEXDB_OK);
+        assert_int_equal(wal_durable_lsn(db->wal), wal_last_lsn(db->wal));
+        assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+        assert_int_equal(st.checkpoint_count, checkpoints + 1);
+        assert_false(alex_needs_checkpoint(db->index));
+        assert_int_equal(alexdb_close(db), ALEXDB_OK);
+        pager_fault_stats fs;
+        pager_fault_stats_get(fault, &fs);
+        io_counts[run] = fs.io_count;
+        pager_fault_destroy(fault);
+        db = open_db(dir, 1, 1u << 20, NULL);
+        for (uint64_t i = 0; i < k; i += 97) assert_int_equal(version_in(db, i * 7919, 1), 1);
+        assert_int_equal(alexdb_close(db), ALEXDB_OK);
+        tu_rmrf(dir);
+        free(dir);
+    }
+    /* The same calls made the same I/Os. */
+    assert_int_equal(io_counts[0], io_counts[1]);
+}
+
 int main(void)
 {
     tu_seed();
@@ -456,6 +507,7 @@ int main(void)
                                         tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_threads_sync_puts, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_releases_log, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_manual_background, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE PAGER_PAGE_SIZE
@@ -564,6 +566,39 @@ static void test_powercut_at(void **state)
     free(dir);
 }
 
+/* kill_at: the Nth I/O SIGKILLs the process before it is done; the writes before it stay. */
+static void test_kill_at(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "f");
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pager_fault_config config = {.seed = 5, .kill_at = 3};
+        pager_fault *fault = make_domain(&config);
+        pager_file *file = open_in(fault, path);
+        (void)write_pages(file, 0, 1, 1); /* I/O 1 */
+        (void)write_pages(file, 1, 1, 1); /* I/O 2, unsynced: a process crash keeps it */
+        (void)write_pages(file, 2, 1, 1); /* I/O 3: the kill, never written */
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) assert_int_equal(errno, EINTR);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    uint64_t size = 0;
+    uint8_t *image = slurp(path, &size);
+    assert_int_equal(size, 2 * PAGE);
+    assert_int_equal(page_state(image, size, 0, 0, 1), PAGE_NEW);
+    assert_int_equal(page_state(image, size, 1, 0, 1), PAGE_NEW);
+    free(image);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 /* Closing is not syncing: the log survives a reopen, and a sync via the new handle covers it. */
 static void test_log_survives_reopen(void **state)
 {
@@ -790,6 +825,7 @@ int main(void)
         cmocka_unit_test(test_powercut_is_deterministic),
         cmocka_unit_test(test_io_fails_after_cut),
         cmocka_unit_test(test_powercut_at),
+        cmocka_unit_test(test_kill_at),
         cmocka_unit_test(test_log_survives_reopen),
         cmocka_unit_test(test_dropped_extension_truncated),
         cmocka_unit_test(test_domain_covers_every_file),

@@ -205,6 +205,29 @@ static void test_sync_thread(void **state)
     wal_tu_close(w);
 }
 
+/* With manual_interval no thread runs: appends stay buffered until wal_sync_tick. */
+static void test_sync_tick(void **state)
+{
+    tu_fixture *fx = *state;
+    wal_config config = wal_tu_config(0);
+    config.sync_interval_ms = 1;
+    config.manual_interval = true;
+    wal *w = wal_tu_open(fx->dir, &config, 0, NULL);
+    for (uint64_t tag = 1; tag <= 20; tag++) wal_tu_append(w, tag);
+    usleep(20000); /* twenty intervals: a thread, had one started, would have synced */
+    assert_int_equal(wal_durable_lsn(w), 0);
+    assert_int_equal(wal_sync_tick(w), ALEXDB_OK);
+    assert_int_equal(wal_durable_lsn(w), 20);
+    wal_stats stats;
+    wal_stats_get(w, &stats);
+    assert_int_equal(stats.commit_count, 0);
+    assert_int_equal(stats.group_count, 1);
+    assert_int_equal(wal_sync_tick(w), ALEXDB_OK); /* nothing new: no group */
+    wal_stats_get(w, &stats);
+    assert_int_equal(stats.group_count, 1);
+    wal_tu_close(w);
+}
+
 /* ---- Sticky errors ------------------------------------------------------------------ */
 
 typedef struct fault_run {
@@ -468,6 +491,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_segment_switches, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_big_records, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sync_thread, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_sync_tick, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sticky_write_eio, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sticky_write_enospc, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_sticky_sync_eio, tu_fixture_setup, tu_fixture_teardown),

@@ -21,6 +21,8 @@ typedef struct wal_config {
     uint64_t segment_size;      /* a new segment starts past this; 0: the default; else
                                  * 8 KiB .. 2^40, rounded up to 4 KiB */
     uint32_t sync_interval_ms;  /* appends nobody waits for are durable within this; 0: never by time */
+    bool manual_interval;       /* no sync thread: the caller calls wal_sync_tick instead (a
+                                 * deterministic schedule, crashtest) */
     bool salvage;               /* recovery keeps the records before a bad one instead of failing */
     bool read_only;             /* recover into the callback, change nothing on disk */
 } wal_config;
@@ -70,6 +72,13 @@ int wal_append(wal *w, uint8_t type, const wal_part *parts, uint32_t part_count,
  * failed before lsn was durable (ALEXDB_IO, ALEXDB_NOSPACE, ...).
  */
 int wal_sync_to(wal *w, uint64_t lsn) COMMON_WUR;
+
+/*
+ * What the sync thread does every sync_interval_ms: makes every record appended so far
+ * durable, as a sync that counts as no commit. With config.manual_interval the caller
+ * calls it instead (the thread is not started). Thread-safe; returns as wal_sync_to.
+ */
+int wal_sync_tick(wal *w) COMMON_WUR;
 
 /* The LSN of the last record appended, and of the last one known durable. */
 uint64_t wal_last_lsn(wal *w);

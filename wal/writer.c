@@ -532,6 +532,16 @@ void wal_stats_get(wal *w, wal_stats *stats_out)
 
 /* ---- The sync thread ---------------------------------------------------------------- */
 
+int wal_sync_tick(wal *w)
+{
+    ALEXDB_ASSERT(w != NULL);
+    pthread_mutex_lock(&w->lock);
+    uint64_t target = atomic_load(&w->last_lsn);
+    bool due = atomic_load(&w->sticky_error) == ALEXDB_OK && atomic_load(&w->durable_lsn) < target;
+    pthread_mutex_unlock(&w->lock);
+    return due ? sync_to(w, target, false) : ALEXDB_OK;
+}
+
 /* Every sync_interval_ms, makes the appends nobody waited for durable. */
 static void *sync_thread_main(void *arg)
 {
@@ -548,12 +558,10 @@ static void *sync_thread_main(void *arg)
             wait_rc = pthread_cond_timedwait(&w->stop_cond, &w->lock, &deadline);
         }
         if (w->stopping) break;
-        uint64_t target = atomic_load(&w->last_lsn);
-        if (atomic_load(&w->sticky_error) == ALEXDB_OK && atomic_load(&w->durable_lsn) < target) {
-            pthread_mutex_unlock(&w->lock);
-            (void)sync_to(w, target, false); /* a failure is sticky; callers will see it */
-            pthread_mutex_lock(&w->lock);
-        }
+        pthread_mutex_unlock(&w->lock);
+        int rc = wal_sync_tick(w);
+        (void)rc; /* a failure is sticky; callers will see it */
+        pthread_mutex_lock(&w->lock);
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
@@ -606,7 +614,7 @@ int wal_writer_start(wal *w, wal_start *start)
     b->run_count = 1;
     b->used = tail;
     w->fill = b;
-    if (w->config.sync_interval_ms > 0) rc = start_sync_thread(w);
+    if (w->config.sync_interval_ms > 0 && !w->config.manual_interval) rc = start_sync_thread(w);
     return rc;
 }
 
