@@ -208,6 +208,14 @@ int alex_close(alex_index *index)
     return rc;
 }
 
+/* A leaf whose fences disagree with the route to it (A3). */
+static int fence_mismatch(alex_index *index, uint64_t page_no, uint64_t low, uint64_t high, uint64_t key)
+{
+    return common_corrupt(pager_file_path(pager_get_file(index->pager)), page_no * PAGER_PAGE_SIZE,
+                          "leaf %" PRIu64 " covers [%" PRIu64 ", %" PRIu64 "] but the index "
+                          "routes key %" PRIu64 " to it", page_no, low, high, key);
+}
+
 /* Pins the leaf key routes to and checks that its fences agree with the route (A3). */
 static int pin_leaf(alex_index *index, uint64_t key, pager_frame **frame_out)
 {
@@ -219,10 +227,7 @@ static int pin_leaf(alex_index *index, uint64_t key, pager_frame **frame_out)
     alex_leaf_fences(pager_frame_data(*frame_out), &low, &high);
     if (key < low || key > high) {
         pager_unpin(index->pager, *frame_out);
-        return common_corrupt(pager_file_path(pager_get_file(index->pager)),
-                              route.leaf_page_no * PAGER_PAGE_SIZE,
-                              "leaf %" PRIu64 " covers [%" PRIu64 ", %" PRIu64 "] but the index "
-                              "routes key %" PRIu64 " to it", route.leaf_page_no, low, high, key);
+        return fence_mismatch(index, route.leaf_page_no, low, high, key);
     }
     return ALEXDB_OK;
 }
@@ -258,24 +263,31 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
     ALEXDB_ASSERT(index != NULL && (buf != NULL || buf_size == 0) && size_out != NULL);
     uint64_t reads_before = pager_thread_read_count();
     pthread_rwlock_rdlock(&index->tree_lock);
-    pager_frame *frame = NULL;
-    int rc = pin_leaf(index, key, &frame);
+    alex_route route;
+    alex_inner_route(index->inner, key, &route);
+    pager_read hold;
+    int rc = pager_read_begin(index->pager, route.leaf_page_no, 0, &hold);
     if (rc == ALEXDB_OK) {
-        pager_latch_shared(frame);
+        const uint8_t *page = pager_read_data(&hold);
+        uint64_t low, high;
+        alex_leaf_fences(page, &low, &high);
         alex_value value;
-        rc = alex_leaf_find(pager_frame_data(frame), key, &value, NULL);
+        if (key < low || key > high) {
+            rc = fence_mismatch(index, route.leaf_page_no, low, high, key);
+        } else {
+            rc = alex_leaf_find(page, key, &value, NULL);
+        }
         if (rc == ALEXDB_OK) {
             *size_out = value.size;
             if (value.size <= ALEX_INLINE_VALUE_SIZE_MAX) {
                 size_t n = COMMON_MIN((size_t)value.size, buf_size);
                 if (n > 0) memcpy(buf, value.data, n);
             } else if (buf_size > 0) {
-                /* Under the latch: the run cannot be freed and reused meanwhile (A7). */
+                /* Under the hold: the run cannot be freed and reused meanwhile (A7). */
                 rc = alex_overflow_read(index, key, value.overflow_page_no, value.size, buf, buf_size);
             }
         }
-        pager_unlatch(frame);
-        pager_unpin(index->pager, frame);
+        pager_read_end(index->pager, &hold);
     }
     pthread_rwlock_unlock(&index->tree_lock);
     common_counter_add(index->lookup_count, 1);

@@ -370,6 +370,22 @@ void pager_latch_shared(pager_frame *frame);
 void pager_latch_exclusive(pager_frame *frame);
 void pager_unlatch(pager_frame *frame);
 
+/*
+ * A read hold: pin and shared latch in one step, for a short read of one page. On a
+ * cache hit the hold is the shared latch alone: a latched frame is never evicted or
+ * dropped (README P14), so no pin is taken or released. Otherwise the page is pinned
+ * (read if need be) and latched. Either way the caller reads pager_read_data() and ends
+ * with pager_read_end(), nothing else (no unpin, unlatch, or mark_dirty). Returns as
+ * pager_pin. Thread-safe.
+ */
+typedef struct pager_read {
+    pager_frame *frame;
+    bool pinned; /* the miss path: a pin is held too */
+} pager_read;
+int pager_read_begin(pager *pager, uint64_t page_no, unsigned flags, pager_read *read_out) COMMON_WUR;
+const uint8_t *pager_read_data(const pager_read *read);
+void pager_read_end(pager *pager, pager_read *read);
+
 /* Pages in the file (including the two superblocks): the allocation high-water mark. */
 uint64_t pager_page_count(pager *pager);
 

@@ -266,8 +266,8 @@ static bool try_evict(pager *p, pager_frame *f)
     uint32_t unpinned = 0;
     bool ok = atomic_load_explicit(&f->page_no, memory_order_relaxed) == page_no &&
               atomic_compare_exchange_strong(&f->pin_count, &unpinned, PAGER_PIN_LOCKED);
-    if (ok && (atomic_load(&f->state) != PAGER_FRAME_VALID || atomic_load(&f->dirty) ||
-               atomic_load(&f->usage) != 0)) {
+    if (ok && (atomic_load(&f->latch) != 0 || atomic_load(&f->state) != PAGER_FRAME_VALID ||
+               atomic_load(&f->dirty) || atomic_load(&f->usage) != 0)) {
         atomic_store(&f->pin_count, 0); /* no pin could have been added meanwhile */
         ok = false;
     }
@@ -823,6 +823,10 @@ static bool drop_if_sole_holder(pager *p, pager_frame *f, uint64_t page_no)
     pthread_mutex_lock(stripe_of(p, page_no));
     uint32_t sole = 1;
     bool dropped = atomic_compare_exchange_strong(&f->pin_count, &sole, PAGER_PIN_LOCKED);
+    if (dropped && atomic_load(&f->latch) != 0) { /* a read hold came first (P14) */
+        atomic_store(&f->pin_count, 1);
+        dropped = false;
+    }
     if (dropped) {
         table_remove(p, page_no, f);
         atomic_store_explicit(&f->page_no, PAGER_PAGE_NO_NONE, memory_order_relaxed);
@@ -974,4 +978,73 @@ void pager_unlatch(pager_frame *f)
     if (word & PAGER_LATCH_EXCLUSIVE) atomic_store(&f->latch, 0);
     else atomic_fetch_sub(&f->latch, 1);
     if (atomic_load(&f->latch_sleepers) != 0) futex_wake_all(&f->latch);
+}
+
+/* ---- read holds ---- */
+
+static void unlatch_shared(pager_frame *f)
+{
+    atomic_fetch_sub(&f->latch, 1);
+    if (atomic_load(&f->latch_sleepers) != 0) futex_wake_all(&f->latch);
+}
+
+/*
+ * The hit path of a read hold (P14): the shared latch is taken on the frame the map
+ * names, and only then are its pin count, page number and state checked. Eviction moves
+ * the pin count to LOCKED and only then checks the latch; both sides are sequentially
+ * consistent read-modify-writes followed by loads, so either this check sees LOCKED or
+ * the eviction sees the latch. NULL: take the pinned path.
+ */
+static pager_frame *read_hold_fast(pager *p, uint64_t page_no, unsigned flags)
+{
+    _Atomic uint32_t *entry = map_entry(p, page_no);
+    uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
+    if (e == 0) return NULL;
+    const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
+    for (uint32_t line = 0; line < p->config.hit_prefetch_lines; line++) __builtin_prefetch(data + 64u * line);
+    pager_frame *f = &p->frames[e - 1];
+    uint32_t word = atomic_load_explicit(&f->latch, memory_order_relaxed);
+    do {
+        if (word & PAGER_LATCH_EXCLUSIVE) return NULL; /* a writer: wait pinned, not here */
+    } while (!atomic_compare_exchange_weak(&f->latch, &word, word + 1));
+    if ((atomic_load(&f->pin_count) & PAGER_PIN_LOCKED) ||
+        atomic_load_explicit(&f->page_no, memory_order_relaxed) != page_no ||
+        atomic_load(&f->state) != PAGER_FRAME_VALID) {
+        unlatch_shared(f); /* the frame is moving on to another page */
+        return NULL;
+    }
+    pin_found(p, f, flags);
+    return f;
+}
+
+int pager_read_begin(pager *p, uint64_t page_no, unsigned flags, pager_read *read_out)
+{
+    ALEXDB_ASSERT(p != NULL && read_out != NULL);
+    if (COMMON_LIKELY(page_no < atomic_load_explicit(&p->page_count, memory_order_relaxed))) {
+        pager_frame *f = read_hold_fast(p, page_no, flags);
+        if (f != NULL) {
+            *read_out = (pager_read){.frame = f, .pinned = false};
+            return ALEXDB_OK;
+        }
+    }
+    pager_frame *f = NULL;
+    int rc = pager_pin_many(p, &page_no, 1, flags, &f);
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_shared(f);
+    *read_out = (pager_read){.frame = f, .pinned = true};
+    return ALEXDB_OK;
+}
+
+const uint8_t *pager_read_data(const pager_read *read)
+{
+    ALEXDB_ASSERT(atomic_load_explicit(&read->frame->latch, memory_order_relaxed) != 0); /* P14 */
+    return read->frame->data;
+}
+
+void pager_read_end(pager *p, pager_read *read)
+{
+    ALEXDB_ASSERT(p != NULL && read != NULL && read->frame != NULL);
+    unlatch_shared(read->frame);
+    if (read->pinned) pager_unpin(p, read->frame);
+    read->frame = NULL;
 }
