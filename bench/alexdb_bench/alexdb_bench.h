@@ -7,6 +7,8 @@
  *   main.c            the command line, the order of engines and jobs, exit status
  *   job.c             job files ([global], [job], key=value, suffixes) and options
  *   run.c             keys, values, distributions, the measured threads, /proc/self/io
+ *   load.c            the jobs that are not a stream of ops: bulkload (one sorted load) and
+ *                     recover (a child process fills and dies, the parent times the open)
  *   progress.c        the live progress line on a terminal (stderr)
  *   report.c          per-job text report, engine=all table, % of device, JSON
  *   plot.c            --plot DIR: hand-written SVG (throughput over time, latency CDF)
@@ -48,7 +50,8 @@ __attribute__((noreturn)) void ab_assert_fail(const char *cond, const char *file
 int ab_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint64_t ab_now_ns(void);
 
-/* Adding a workload? Also: ab_rw_names in job.c, the switch in run.c, bench/README.md. */
+/* Adding a workload? Also: ab_rw_names in job.c, the switch in run.c (a one-call job:
+ * ab_rw_special and load.c), bench/README.md. */
 enum ab_rw {
     AB_RW_FILLSEQ,
     AB_RW_FILLRANDOM,
@@ -56,7 +59,7 @@ enum ab_rw {
     AB_RW_READRANDOM,
     AB_RW_READSEQ,
     AB_RW_SCAN,
-    AB_RW_MULTIGET,          /* iodepth keys per op: a loop of gets on every engine */
+    AB_RW_MULTIGET,          /* iodepth keys per op: the engine's multi_get, else a loop of gets */
     AB_RW_READWHILEWRITING,  /* threads readers + one overwrite writer */
     AB_RW_YCSB_A,            /* YCSB core workloads A..F, in this order */
     AB_RW_YCSB_B,
@@ -64,6 +67,8 @@ enum ab_rw {
     AB_RW_YCSB_D,
     AB_RW_YCSB_E,
     AB_RW_YCSB_F,
+    AB_RW_BULKLOAD,          /* keys sorted keys in one call (load.c); runs alone */
+    AB_RW_RECOVER,           /* a child fills and _exits, the open after it is timed (load.c); alone */
     AB_RW_COUNT,
 };
 
@@ -104,6 +109,13 @@ typedef struct ab_config {
     bool json;                         /* --output-format=json */
     bool progress;                     /* the progress line: stderr is a terminal, no --no-progress */
     char plot_dir[AB_PATH_SIZE_MAX];   /* --plot DIR; "" = no plots */
+    int argc;                          /* the command line, which a recover job's child */
+    char **argv;                       /* process is started with (load.c) */
+    /* --internal-recover-child=ENGINE,JOB,FD: this process is that child (load.c) */
+    bool recover_child;
+    char recover_child_engine[AB_NAME_SIZE_MAX];
+    uint32_t recover_child_job;
+    int recover_child_fd;
 } ab_config;
 
 /* job.c */
@@ -113,6 +125,8 @@ const char *ab_dist_name(int dist);
 const char *ab_shape_name(int shape);
 bool ab_rw_writes(int rw);
 bool ab_rw_ycsb(int rw);
+/* bulkload and recover: one timed call each, not a stream of ops; they run alone. */
+bool ab_rw_special(int rw);
 /* The distribution the job's draws use: YCSB's own for ycsb-* (D latest, else zipfian). */
 int ab_job_dist(const ab_job *job);
 
@@ -133,15 +147,35 @@ typedef struct ab_counters {
     double key_count;
     double write_size;                 /* bytes the engine wrote to its files (log, pages,
                                         * flushes, compactions): its own write amplification */
-    /* The engine's own counters under its own names (RocksDB's statistics tickers),
-     * reported as they are; stat_names are static strings, a value it lacks is -1. */
+    double leaf_page_count;            /* pages below the index (alexdb's leaves, LMDB's leaf
+                                        * pages): index_size / this is inner bytes per leaf page */
+    double log_replay_size;            /* bytes of log the last open replayed (alexdb) */
+    double log_replay_ns;              /* the part of that open spent reading and applying them */
+    /* The engine's own counters under its own names (RocksDB's statistics tickers,
+     * LevelDB's properties, LMDB's mdb_stat, SQLite's sqlite3_db_status), reported as they
+     * are; stat_names are static strings, a value it lacks is -1. A counter counts up and
+     * the report gives what it did over the job; a level (stat_level[i], e.g. LMDB's tree
+     * depth) is a state, and the report gives its value after the job. */
     uint32_t stat_count;
     const char *stat_names[AB_ENGINE_STAT_COUNT_MAX];
     double stats[AB_ENGINE_STAT_COUNT_MAX];
+    bool stat_level[AB_ENGINE_STAT_COUNT_MAX];
 } ab_counters;
 
 /* Called for each key a scan visits: 0 to go on, -1 to stop with an error. */
 typedef int (*ab_scan_visit_fn)(void *arg, uint64_t key, const void *value, size_t value_size);
+/* Called by a native multi-get once per key, in the order of the keys: value is NULL when
+ * the key is absent. 0 to go on, -1 to stop with an error. */
+typedef int (*ab_multi_visit_fn)(void *arg, uint32_t index, const void *value, size_t value_size);
+
+/* What a bulk load loads: count pairs, keys strictly increasing, values[i] of value_sizes[i]
+ * bytes (all made before the load is timed, so only the engine's work is measured). */
+typedef struct ab_load {
+    const uint64_t *keys;
+    const void *const *values;
+    const size_t *value_sizes;
+    uint64_t count;
+} ab_load;
 
 /*
  * One engine: a database handle shared by all threads (db) and one context per thread
@@ -163,6 +197,25 @@ typedef struct bench_engine {
                 uint32_t *visited_out);
     void (*counters)(void *db, ab_counters *out); /* may be NULL */
     int (*close)(void *db);
+    /* Optional: the engine's native multi-get of count (<= AB_IODEPTH_MAX) keys; NULL: the
+     * runner loops over get, and the report says which. */
+    int (*multi_get)(void *ctx, const uint64_t *keys, uint32_t count, ab_multi_visit_fn visit, void *arg);
+    /* Optional: loads sorted pairs into the empty db by the engine's fastest honest path,
+     * durable when it returns (rw=bulkload); NULL: the engine cannot (raw). */
+    int (*bulk_load)(void *db, const ab_load *load);
+    /* Optional: makes every write that returned survive the death of the process (not of
+     * the machine), for rw=recover; NULL: the engine's writes already reach the OS. */
+    int (*flush)(void *db);
+    /* rw=recover: the engine reopens an existing database (all but raw, whose open
+     * zero-fills its file); and which files of its directory are the log that the open
+     * replays (names that start with log_prefix and end with log_suffix; NULL: it has no
+     * log, as LMDB). */
+    bool can_recover;
+    const char *log_prefix;
+    const char *log_suffix;
+    /* How the engine runs multiget, for the report: "native (rocksdb_batched_multi_get_cf)";
+     * NULL means a loop of gets. */
+    const char *multi_get_name;
 } bench_engine;
 
 extern const bench_engine ab_engine_alexdb;
@@ -234,6 +287,16 @@ typedef struct ab_result {
     uint64_t *interval_counts;
     uint32_t interval_count;
     double last_interval_s;
+    const char *multi_get_name;        /* the engine's native multi-get; NULL: a loop of gets */
+    /* rw=recover (seconds is the open's time): the log files in the directory before the
+     * open (-1: the engine has no log), what the engine says it replayed (-1: it does not
+     * say), and the check after the open of every key (seconds) */
+    double log_file_size;
+    uint32_t log_file_count;
+    double replay_size;
+    double replay_seconds;             /* the part of the open the engine says was the log */
+    double verify_seconds;
+    double fill_seconds;               /* the child's fill */
 } ab_result;
 
 /* Frees what a result owns (its histograms and interval counts). */
@@ -254,7 +317,27 @@ typedef struct ab_inserts {
 int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint32_t job_count,
                  ab_inserts *inserts, uint64_t *origin_ns, ab_result *results);
 uint64_t ab_dir_size(const char *dir);
+/* The engine's counters (every field -1 first, so what it does not fill is unknown). */
+void ab_counters_read(const bench_engine *engine, void *db, ab_counters *out);
+/* /proc/self/io's read_bytes and write_bytes (-1 each when unreadable): 0 or -1. */
+int ab_proc_io(double *read_bytes, double *write_bytes);
+/* Bytes and count of the files directly in dir whose names start with prefix and end with
+ * suffix; -1 if dir cannot be read. */
+int ab_dir_files_size(const char *dir, const char *prefix, const char *suffix, uint64_t *size_out,
+                      uint32_t *count_out);
 int ab_remove_tree(const char *dir);
+
+/* load.c. bulkload: builds the job's keys sorted and their values (untimed), times the
+ * engine's bulk_load into the empty db, then reads back and checks every key. 0 or -1. */
+int ab_run_bulkload(const bench_engine *engine, void *db, const ab_job *job, ab_result *result);
+/* recover: closes *db, empties dir, starts a child (this program again, with
+ * --internal-recover-child) that fills the job's keys and exits without closing, times
+ * engine->open of what it left in *db (the next jobs run on it), then reads back and
+ * checks every key. *db is NULL after a failed reopen. 0 or -1. */
+int ab_run_recover(const bench_engine *engine, const ab_config *config, uint32_t job_index, const char *dir,
+                   void **db, ab_result *result);
+/* The child's side: open dir, fill, flush, tell the parent, _exit. Returns only on error. */
+int ab_recover_child_main(const bench_engine *engine, const ab_config *config);
 
 /* progress.c: what one running job shows on the progress line. */
 typedef struct ab_progress_job {

@@ -20,6 +20,13 @@ it does not. No timing is asserted: only structure (files, XML, lines, order).
       (environment ALEXDB_BENCH_HAVE_ROCKSDB=1: the build has RocksDB; else the text run
       is alexdb's); alexdb's own counters (ALEXDB_STATS) are all known, and on YCSB C
       (reads only, of keys that exist) it counts a lookup per read.
+  bench_check.py load BENCH JOBFILE WORKDIR
+      bench/jobs/smoke-load.job (bulkload, reads, multiget, recover, reads) on every engine
+      as JSON: bulkload and recover ran on every engine but raw (which skips them), with
+      their figures; recover's log files are known except on LMDB (no log) and alexdb says
+      what it replayed; multiget is "native" (with its API) on RocksDB and "loop" on the
+      others, and every key is found (raw, never loaded, finds none); alexdb and LMDB give inner bytes per leaf page; LMDB's, LevelDB's and
+      SQLite's own counters are all there and known.
   bench_check.py progress BENCH WORKDIR
       the progress line: on a terminal (a pty as stderr) it is drawn with \\r and erased,
       and never reaches stdout; with --no-progress, or stderr not a terminal, it is absent.
@@ -136,6 +143,13 @@ YCSB_KINDS = {  # the kinds each mix draws (README "alexdb-bench", the workload 
     "ycsb-d": {"read", "insert"}, "ycsb-e": {"scan", "insert"}, "ycsb-f": {"read", "read_modify_write"},
 }
 ALEXDB_STATS = ["lookup", "lookup.device.read", "device.read", "cache.miss"]
+PEER_STATS = {  # each peer's own counters (engine_*.c), as engine_stats names them
+    "lmdb": ["lmdb.depth", "lmdb.branch_pages", "lmdb.leaf_pages", "lmdb.overflow_pages", "lmdb.entries",
+             "lmdb.last_pgno"],
+    "leveldb": ["leveldb.sstables", "leveldb.level0.sstables", "leveldb.approximate-memory-usage",
+                "leveldb.compaction.read.mb", "leveldb.compaction.write.mb"],
+    "sqlite": ["sqlite.cache.hit", "sqlite.cache.miss", "sqlite.cache.write", "sqlite.cache.used"],
+}
 ROCKSDB_TICKERS = ["block.cache.hit", "block.cache.miss", "bloom.filter.useful", "bloom.filter.full.positive",
                    "bloom.filter.full.true.positive", "bytes.written", "wal.bytes", "wal.synced", "write.self",
                    "write.other", "write.wal", "flush.write.bytes", "compact.read.bytes", "compact.write.bytes"]
@@ -192,6 +206,10 @@ def check_ycsb_json(jobs):
                 fail("%s on alexdb: engine_stats %s" % (job["jobname"], stats))
             if job["rw"] == "ycsb-c" and stats["alexdb.lookup"] < job["ops"]:
                 fail("ycsb-c on alexdb: %d reads, %d lookups" % (job["ops"], stats["alexdb.lookup"]))
+            continue
+        if job["engine"] in PEER_STATS:
+            if sorted(stats) != sorted(PEER_STATS[job["engine"]]) or None in stats.values():
+                fail("%s on %s: engine_stats %s" % (job["jobname"], job["engine"], stats))
             continue
         if job["engine"] != "rocksdb":
             if stats:
@@ -295,6 +313,54 @@ def check_progress(bench, workdir):
     print("bench_check: progress: drawn on a terminal, absent with --no-progress and on a pipe")
 
 
+def check_load(bench, jobfile, workdir):
+    out = run([bench, jobfile, "--engine=all", "--directory=" + os.path.join(workdir, "db"),
+               "--output-format=json"])
+    jobs = json.loads(out)["jobs"]
+    engines = sorted({job["engine"] for job in jobs})
+    for job in jobs:
+        where = "%s on %s" % (job["jobname"], job["engine"])
+        engine, rw = job["engine"], job["rw"]
+        if rw in ("bulkload", "recover") and engine == "raw":
+            if job["ok"]:
+                fail(where + ": raw has no bulk load and no recovery, yet it ran")
+            continue
+        if not job["ok"]:
+            fail(where + ": did not run")
+        if rw == "bulkload":
+            load = job["bulkload"]
+            if load is None or not load["seconds"] > 0 or job["keys_done"] != job["keys"]:
+                fail("%s: bulkload figures %s, %d of %d keys" % (where, load, job["keys_done"], job["keys"]))
+        elif job["bulkload"] is not None:
+            fail(where + ": bulkload figures on another job")
+        if rw == "recover":
+            rec = job["recover"]
+            if rec is None or not rec["open_seconds"] >= 0 or not rec["fill_seconds"] > 0:
+                fail("%s: recover figures %s" % (where, rec))
+            if (rec["log_file_bytes"] is None) != (engine == "lmdb"):
+                fail("%s: log files %s (LMDB alone has none)" % (where, rec["log_file_bytes"]))
+            if engine == "alexdb" and not (rec["replayed_bytes"] or 0) > 0:
+                fail("%s: alexdb replayed %s bytes of log" % (where, rec["replayed_bytes"]))
+        elif job["recover"] is not None:
+            fail(where + ": recover figures on another job")
+        if rw == "multiget":
+            want = "native" if engine == "rocksdb" else "loop"
+            if job["multiget"] != want or (want == "native") != ("multiget_api" in job):
+                fail("%s: multiget %s, expected %s" % (where, job["multiget"], want))
+            if job["keys_done"] != job["ops"] * job["iodepth"] or (job["notfound"] != 0) != (engine == "raw"):
+                fail("%s: %d keys for %d batches, %d not found" % (where, job["keys_done"], job["ops"],
+                                                                   job["notfound"]))
+        elif job["multiget"] is not None:
+            fail(where + ": multiget set on another job")
+        leaf = job["counters"]["inner_bytes_per_leaf_page"]
+        if (leaf is not None and leaf > 0) != (engine in ("alexdb", "lmdb")):
+            fail("%s: inner_bytes_per_leaf_page %s" % (where, leaf))
+        stats = job["counters"]["engine_stats"]
+        if engine in PEER_STATS and (sorted(stats) != sorted(PEER_STATS[engine]) or None in stats.values()):
+            fail("%s: engine_stats %s" % (where, stats))
+    print("bench_check: load: %d jobs on %s" % (len(jobs), ", ".join(engines)))
+
+
 def main():
     if len(sys.argv) < 2:
         fail("usage: see the docstring")
@@ -307,6 +373,8 @@ def main():
         check_groups(*args)
     elif command == "ycsb" and len(args) == 3:
         check_ycsb(*args)
+    elif command == "load" and len(args) == 3:
+        check_load(*args)
     elif command == "progress" and len(args) == 2:
         check_progress(*args)
     else:

@@ -9,6 +9,16 @@
  * default (fsync at each commit); sync=0 is MDB_NOSYNC|MDB_NOMETASYNC with MDB_WRITEMAP
  * (commits write into the map, the kernel writes back). Compiled only with
  * ALEXDB_BENCH_HAVE_LMDB.
+ *
+ * bulkload: one write transaction of MDB_APPEND puts (LMDB's sorted-load path: each key
+ * goes at the end of the last leaf, no search, full pages), committed, then
+ * mdb_env_sync(force) so it is durable whatever sync says. recover: a commit has written
+ * into the shared map, which outlives the process, and LMDB has no log to replay (its
+ * open reads the meta pages). Counters: mdb_stat of the database (levels: tree depth,
+ * branch, leaf and overflow pages, entries) and mdb_env_info's last page used; the branch
+ * pages are its index, so branch pages x page size is index_size (index bytes per key,
+ * and per leaf page next to alexdb's inner bytes per leaf page). multiget loops over get
+ * (LMDB has no multi-get).
  */
 #include "alexdb_bench.h"
 
@@ -143,6 +153,58 @@ static int lm_scan(void *ctxp, uint64_t start, uint32_t count, ab_scan_visit_fn 
     return result;
 }
 
+static int lm_bulk_load(void *dbp, const ab_load *load)
+{
+    lm_db *db = dbp;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc != 0) return lm_fail("txn_begin", rc);
+    for (uint64_t i = 0; i < load->count && rc == 0; i++) {
+        unsigned char kb[8];
+        ab_key_encode(load->keys[i], kb);
+        MDB_val k = {8, kb}, v = {load->value_sizes[i], (void *)load->values[i]};
+        rc = mdb_put(txn, db->dbi, &k, &v, MDB_APPEND);
+    }
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return lm_fail("put (MDB_APPEND)", rc);
+    }
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) return lm_fail("commit", rc);
+    rc = mdb_env_sync(db->env, 1);
+    return rc == 0 ? 0 : lm_fail("env_sync", rc);
+}
+
+/* mdb_stat's fields and mdb_env_info's last page, all levels. Adding one? Also lm_counters. */
+static const char *const lm_stat_names[] = {"lmdb.depth", "lmdb.branch_pages", "lmdb.leaf_pages",
+                                            "lmdb.overflow_pages", "lmdb.entries", "lmdb.last_pgno"};
+#define LM_STAT_COUNT (sizeof(lm_stat_names) / sizeof(lm_stat_names[0]))
+_Static_assert(LM_STAT_COUNT <= AB_ENGINE_STAT_COUNT_MAX, "too many lmdb stats");
+
+static void lm_counters(void *dbp, ab_counters *out)
+{
+    lm_db *db = dbp;
+    MDB_txn *txn = NULL;
+    MDB_stat st;
+    MDB_envinfo info;
+    if (mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn) != 0) return;
+    int rc = mdb_stat(txn, db->dbi, &st);
+    mdb_txn_abort(txn);
+    if (rc != 0 || mdb_env_info(db->env, &info) != 0) return;
+    const double values[LM_STAT_COUNT] = {(double)st.ms_depth, (double)st.ms_branch_pages, (double)st.ms_leaf_pages,
+                                          (double)st.ms_overflow_pages, (double)st.ms_entries,
+                                          (double)info.me_last_pgno};
+    out->stat_count = LM_STAT_COUNT;
+    for (uint32_t i = 0; i < LM_STAT_COUNT; i++) {
+        out->stat_names[i] = lm_stat_names[i];
+        out->stats[i] = values[i];
+        out->stat_level[i] = true;
+    }
+    out->index_size = (double)st.ms_branch_pages * st.ms_psize;
+    out->key_count = (double)st.ms_entries;
+    out->leaf_page_count = (double)st.ms_leaf_pages;
+}
+
 static int lm_close(void *dbp)
 {
     lm_db *db = dbp;
@@ -160,7 +222,14 @@ const bench_engine ab_engine_lmdb = {
     .put = lm_put,
     .get = lm_get,
     .scan = lm_scan,
-    .counters = NULL,
+    .counters = lm_counters,
     .close = lm_close,
+    .multi_get = NULL,
+    .bulk_load = lm_bulk_load,
+    .flush = NULL,
+    .can_recover = true,
+    .log_prefix = NULL,
+    .log_suffix = NULL,
+    .multi_get_name = NULL,
 };
 #endif /* ALEXDB_BENCH_HAVE_LMDB */

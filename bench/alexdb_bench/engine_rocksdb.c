@@ -15,6 +15,15 @@
  * tickers in rx_ticker_names are reported as they are, and the ones that mean what
  * alexdb's counters mean fill the same fields (rx_counters). A ticker this librocksdb
  * does not print stays unknown (-1, "-" in the report), never 0.
+ *
+ * multiget is native: rocksdb_batched_multi_get_cf (RocksDB's batched MultiGet, which
+ * looks the keys up together: one memtable and filter pass, and block reads of one SST
+ * gathered; it needs the default column family's handle, so the database is opened with
+ * rocksdb_open_column_families). bulkload writes the sorted pairs in WriteBatches of
+ * RX_LOAD_BATCH_COUNT with the WAL disabled and then flushes the memtable to an SST and
+ * waits (rocksdb_flush, wait = 1): durable when it returns, as alexdb's ends with a
+ * checkpoint. recover: rocksdb_flush_wal without sync (the WAL's writes reach the OS),
+ * and the log the open replays is the WAL, the *.log files.
  */
 #include "alexdb_bench.h"
 
@@ -41,9 +50,11 @@ _Static_assert(sizeof(rx_ticker_names) / sizeof(rx_ticker_names[0]) == RX_TICKER
 _Static_assert(RX_TICKER_COUNT <= AB_ENGINE_STAT_COUNT_MAX, "too many tickers for ab_counters");
 
 #define RX_STATS_LINE_COUNT_MAX 100000u /* a bound on the statistics text's lines */
+#define RX_LOAD_BATCH_COUNT 10000u       /* bulkload: pairs per WriteBatch (~1 MB of 100 B values) */
 
 typedef struct rx_db {
     rocksdb_t *db;
+    rocksdb_column_family_handle_t *cf;  /* the default column family (multi-get needs it) */
     rocksdb_options_t *options;
     rocksdb_block_based_table_options_t *table;
     rocksdb_cache_t *cache;
@@ -61,6 +72,7 @@ static int rx_fail(const char *what, char *err)
 
 static void rx_destroy(rx_db *db)
 {
+    if (db->cf != NULL) rocksdb_column_family_handle_destroy(db->cf);
     if (db->db != NULL) rocksdb_close(db->db);
     if (db->write != NULL) rocksdb_writeoptions_destroy(db->write);
     if (db->read != NULL) rocksdb_readoptions_destroy(db->read);
@@ -94,12 +106,16 @@ static int rx_open(const ab_job *job, const char *dir, void **db_out)
     db->sync = job->sync;
     db->read = rocksdb_readoptions_create();
     char *err = NULL;
-    db->db = rocksdb_open(db->options, dir, &err);
+    const char *cf_names[1] = {"default"};
+    const rocksdb_options_t *cf_options[1] = {db->options};
+    rocksdb_column_family_handle_t *cf[1] = {NULL};
+    db->db = rocksdb_open_column_families(db->options, dir, 1, cf_names, cf_options, cf, &err);
     if (err != NULL) {
         db->db = NULL;
         rx_destroy(db);
         return rx_fail("open", err);
     }
+    db->cf = cf[0];
     *db_out = db;
     return 0;
 }
@@ -169,6 +185,83 @@ static int rx_scan(void *ctx, uint64_t start, uint32_t count, ab_scan_visit_fn v
     if (err != NULL) return rx_fail("iterator", err);
     *visited_out = visited;
     return result;
+}
+
+/* A multi-get's arrays, one set per thread (the db handle is shared), so that a batch
+ * neither allocates nor clears 40 KiB of stack. */
+typedef struct rx_multi_scratch {
+    unsigned char kb[AB_IODEPTH_MAX][8];
+    const char *key_ptrs[AB_IODEPTH_MAX];
+    size_t key_sizes[AB_IODEPTH_MAX];
+    rocksdb_pinnableslice_t *values[AB_IODEPTH_MAX];
+    char *errs[AB_IODEPTH_MAX];
+} rx_multi_scratch;
+static _Thread_local rx_multi_scratch rx_scratch;
+
+static int rx_multi_get(void *ctx, const uint64_t *keys, uint32_t count, ab_multi_visit_fn visit, void *arg)
+{
+    rx_db *db = ctx;
+    AB_ASSERT(count > 0 && count <= AB_IODEPTH_MAX);
+    rx_multi_scratch *m = &rx_scratch;
+    unsigned char (*kb)[8] = m->kb;
+    const char **key_ptrs = m->key_ptrs;
+    size_t *key_sizes = m->key_sizes;
+    rocksdb_pinnableslice_t **values = m->values;
+    char **errs = m->errs;
+    for (uint32_t i = 0; i < count; i++) {
+        ab_key_encode(keys[i], kb[i]);
+        key_ptrs[i] = (const char *)kb[i];
+        key_sizes[i] = 8;
+    }
+    rocksdb_batched_multi_get_cf(db->db, db->read, db->cf, count, key_ptrs, key_sizes, values, errs, false);
+    int result = 0;
+    for (uint32_t i = 0; i < count; i++) { /* every slice and error is freed, even after a failure */
+        if (result == 0 && errs[i] != NULL) {
+            result = rx_fail("multi_get", errs[i]);
+            errs[i] = NULL;
+        }
+        size_t size = 0;
+        const char *value = values[i] != NULL ? rocksdb_pinnableslice_value(values[i], &size) : NULL;
+        if (result == 0 && visit(arg, i, value, size) != 0) result = -1;
+        if (values[i] != NULL) rocksdb_pinnableslice_destroy(values[i]);
+        rocksdb_free(errs[i]);
+    }
+    return result;
+}
+
+/* Sorted WriteBatches without the WAL, then a flush of the memtable to an SST that waits. */
+static int rx_bulk_load(void *ctx, const ab_load *load)
+{
+    rx_db *db = ctx;
+    rocksdb_writeoptions_t *write = rocksdb_writeoptions_create();
+    rocksdb_writeoptions_disable_WAL(write, 1);
+    rocksdb_writebatch_t *batch = rocksdb_writebatch_create();
+    char *err = NULL;
+    for (uint64_t i = 0; i < load->count && err == NULL;) {
+        rocksdb_writebatch_clear(batch);
+        for (uint32_t n = 0; n < RX_LOAD_BATCH_COUNT && i < load->count; n++, i++) {
+            unsigned char kb[8];
+            ab_key_encode(load->keys[i], kb);
+            rocksdb_writebatch_put(batch, (const char *)kb, 8, load->values[i], load->value_sizes[i]);
+        }
+        rocksdb_write(db->db, write, batch, &err);
+    }
+    rocksdb_writebatch_destroy(batch);
+    rocksdb_writeoptions_destroy(write);
+    if (err != NULL) return rx_fail("bulk load write", err);
+    rocksdb_flushoptions_t *flush = rocksdb_flushoptions_create();
+    rocksdb_flushoptions_set_wait(flush, 1);
+    rocksdb_flush(db->db, flush, &err);
+    rocksdb_flushoptions_destroy(flush);
+    return err == NULL ? 0 : rx_fail("bulk load flush", err);
+}
+
+static int rx_flush(void *ctx)
+{
+    rx_db *db = ctx;
+    char *err = NULL;
+    rocksdb_flush_wal(db->db, 0, &err);
+    return err == NULL ? 0 : rx_fail("flush_wal", err);
 }
 
 /* "<spaces>word" at *at: true and *at past it, or false. */
@@ -248,5 +341,12 @@ const bench_engine ab_engine_rocksdb = {
     .scan = rx_scan,
     .counters = rx_counters,
     .close = rx_close,
+    .multi_get = rx_multi_get,
+    .bulk_load = rx_bulk_load,
+    .flush = rx_flush,
+    .can_recover = true,
+    .log_prefix = "",
+    .log_suffix = ".log",
+    .multi_get_name = "rocksdb_batched_multi_get_cf",
 };
 #endif /* ALEXDB_BENCH_HAVE_ROCKSDB */

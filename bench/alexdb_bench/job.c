@@ -25,6 +25,7 @@ typedef struct ab_pair {
 static const char *const ab_rw_names[AB_RW_COUNT] = {
     "fillseq", "fillrandom", "overwrite", "readrandom", "readseq", "scan",
     "multiget", "readwhilewriting", "ycsb-a", "ycsb-b", "ycsb-c", "ycsb-d", "ycsb-e", "ycsb-f",
+    "bulkload", "recover",
 };
 static const char *const ab_shape_names[] = {"uniform", "sequential", "clustered"};
 static const char *const ab_dist_names[] = {"uniform", "zipfian", "latest"};
@@ -60,7 +61,12 @@ int ab_job_dist(const ab_job *job)
 
 bool ab_rw_writes(int rw)
 {
-    return rw == AB_RW_FILLSEQ || rw == AB_RW_FILLRANDOM || rw == AB_RW_OVERWRITE;
+    return rw == AB_RW_FILLSEQ || rw == AB_RW_FILLRANDOM || rw == AB_RW_OVERWRITE || rw == AB_RW_BULKLOAD;
+}
+
+bool ab_rw_special(int rw)
+{
+    return rw == AB_RW_BULKLOAD || rw == AB_RW_RECOVER;
 }
 
 static int parse_u64_suffix(const char *text, uint64_t *out, bool is_time)
@@ -226,12 +232,31 @@ static void usage(void)
            "  like fio. Every job-file option is also a --key=value, which overrides the file.\n"
            "  options: engine=alexdb|raw|lmdb|rocksdb|leveldb|sqlite|all|a,b,.. directory= rw=\n"
            "  (fillseq fillrandom overwrite readrandom readseq scan multiget readwhilewriting\n"
-           "  ycsb-a .. ycsb-f) keys= value_size= key_shape=uniform|sequential|clustered\n"
+           "  ycsb-a .. ycsb-f bulkload recover) keys= value_size= key_shape=uniform|sequential|clustered\n"
            "  distribution=uniform|zipfian|latest threads= ops= runtime= time_based\n"
            "  ramp_time= cache_size= sync= direct= scan_length= iodepth=\n"
            "  raw_size= seed= keep= stonewall (else a job starts with the one before it);\n"
            "  --output-format=normal|json  --plot DIR (SVG plots)  --no-progress\n"
            "  Details: bench/README.md \"alexdb-bench\".\n");
+}
+
+/* --internal-recover-child=ENGINE,JOB,FD (load.c starts its child with it): 0 or -1. */
+static int parse_recover_child(ab_config *config, const char *value)
+{
+    const char *comma = strchr(value, ',');
+    if (comma == NULL || comma == value || (size_t)(comma - value) >= sizeof(config->recover_child_engine))
+        return -1;
+    memcpy(config->recover_child_engine, value, (size_t)(comma - value));
+    config->recover_child_engine[comma - value] = '\0';
+    unsigned job = 0;
+    int fd = -1, used = 0;
+    if (sscanf(comma + 1, "%u,%d%n", &job, &fd, &used) != 2 || comma[1 + used] != '\0' || fd < 0 ||
+        job >= AB_JOB_COUNT_MAX)
+        return -1;
+    config->recover_child = true;
+    config->recover_child_job = job;
+    config->recover_child_fd = fd;
+    return 0;
 }
 
 /* Applies the pairs of section (and of -1 when section is -1 only) to job. */
@@ -251,6 +276,8 @@ int ab_config_load(ab_config *config, int argc, char **argv)
     uint32_t file_count = 0, cmd_count = 0;
     const char *job_file = NULL;
     memset(config, 0, sizeof(*config));
+    config->argc = argc;
+    config->argv = argv;
     config->progress = isatty(STDERR_FILENO) == 1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -275,6 +302,10 @@ int ab_config_load(ab_config *config, int argc, char **argv)
         key[key_len] = '\0';
         for (char *c = key; *c != '\0'; c++) if (*c == '-') *c = '_';
         const char *value = eq != NULL ? eq + 1 : "";
+        if (strcmp(key, "internal_recover_child") == 0) {
+            if (parse_recover_child(config, value) != 0) return ab_errorf("bad %s", arg);
+            continue;
+        }
         if (strcmp(key, "output_format") == 0) {
             if (strcmp(value, "json") == 0) config->json = true;
             else if (strcmp(value, "normal") != 0) return ab_errorf("bad --output-format=%s", value);
@@ -282,6 +313,7 @@ int ab_config_load(ab_config *config, int argc, char **argv)
         }
         if (add_pair(cmd_pairs, &cmd_count, -1, key, value) != 0) return -1;
     }
+    if (config->recover_child) config->progress = false;
     if (job_file != NULL && read_job_file(job_file, config, file_pairs, &file_count) != 0) return -1;
     bool implicit = config->job_count == 0;
     if (implicit) config->job_count = 1;
@@ -294,6 +326,8 @@ int ab_config_load(ab_config *config, int argc, char **argv)
             return -1;
         if (implicit && strcmp(job->name, "") == 0) snprintf(job->name, sizeof(job->name), "%s", ab_rw_name(job->rw));
         if (job->time_based && job->runtime_ns == 0) return ab_errorf("job %s: time_based needs runtime", job->name);
+        if (job->rw == AB_RW_BULKLOAD && j > 0)
+            return ab_errorf("job %s: bulkload loads an empty database, so it must be the first job", job->name);
         if (j > 0 && (strcmp(job->engine, config->jobs[0].engine) != 0 ||
                       strcmp(job->directory, config->jobs[0].directory) != 0 ||
                       job->cache_size != config->jobs[0].cache_size || job->sync != config->jobs[0].sync ||

@@ -4,7 +4,7 @@
  * runs first, so the others can be reported as a fraction of it) it makes an empty
  * database in <directory>/<engine>, runs the jobs on it group by group (a job without
  * stonewall starts together with the one before it, as in fio), reports each, closes and
- * removes it. With more than one engine it ends with a side-by-side table of ops/s,
+ * removes it (bulkload and recover, load.c, run alone). With more than one engine it ends with a side-by-side table of ops/s,
  * ratios to alexdb and % of device; --plot DIR then writes the SVG plots.
  *
  * Exit status: 0 when every job ran and every value read back was right; 1 on an
@@ -71,9 +71,26 @@ static int make_dir(const char *path)
     return 0;
 }
 
+/* Runs the group jobs[begin..end) (a bulkload or recover job is a group of its own). */
+static int run_group(const bench_engine *engine, const ab_config *config, const char *dir, void **db,
+                     uint32_t begin, uint32_t end, ab_inserts *inserts, uint64_t *origin_ns, ab_result *results)
+{
+    const ab_job *job = &config->jobs[begin];
+    if (job->rw == AB_RW_BULKLOAD) {
+        AB_ASSERT(end == begin + 1);
+        return ab_run_bulkload(engine, *db, job, &results[begin]);
+    }
+    if (job->rw == AB_RW_RECOVER) {
+        AB_ASSERT(end == begin + 1);
+        *inserts = (ab_inserts){0}; /* a fresh database: no YCSB inserts yet */
+        return ab_run_recover(engine, config, begin, dir, db, &results[begin]);
+    }
+    return ab_run_group(engine, *db, job, end - begin, inserts, origin_ns, &results[begin]);
+}
+
 /* Runs every job on one engine into results[0..job_count), group by group: a job starts
- * with the one before it unless it has stonewall (fio's rule). raw: the raw engine's
- * results of the same jobs, or NULL, for "% of device". */
+ * with the one before it unless it has stonewall (fio's rule); bulkload and recover run
+ * alone. raw: the raw engine's results of the same jobs, or NULL, for "% of device". */
 static int run_engine(const bench_engine *engine, const ab_config *config, ab_result *results,
                       const ab_result *raw)
 {
@@ -88,11 +105,17 @@ static int run_engine(const bench_engine *engine, const ab_config *config, ab_re
     uint64_t origin_ns = 0;
     for (uint32_t begin = 0, group = 0; begin < config->job_count && rc == 0; group++) {
         uint32_t end = begin + 1;
-        while (end < config->job_count && !config->jobs[end].stonewall) end++;
-        for (uint32_t j = begin; j < end; j++) results[j].group = group;
-        rc = ab_run_group(engine, db, &config->jobs[begin], end - begin, &inserts, &origin_ns, &results[begin]);
+        while (end < config->job_count && !config->jobs[end].stonewall && !ab_rw_special(config->jobs[begin].rw) &&
+               !ab_rw_special(config->jobs[end].rw))
+            end++;
+        for (uint32_t j = begin; j < end; j++) {
+            results[j].group = group;
+            results[j].multi_get_name = engine->multi_get != NULL ? engine->multi_get_name : NULL;
+        }
+        rc = run_group(engine, config, dir, &db, begin, end, &inserts, &origin_ns, results);
         double disk_size = (double)ab_dir_size(dir);
         for (uint32_t j = begin; j < end; j++) {
+            if (results[j].group_job_count == 0) results[j].group_job_count = 1;
             results[j].disk_size = disk_size;
             if (!config->json && results[j].ran)
                 ab_report_job_text(&results[j], raw != NULL ? &raw[j] : NULL);
@@ -100,7 +123,7 @@ static int run_engine(const bench_engine *engine, const ab_config *config, ab_re
         fflush(stdout);
         begin = end;
     }
-    if (engine->close(db) != 0) rc = -1;
+    if (db != NULL && engine->close(db) != 0) rc = -1;
     if (!first->keep && ab_remove_tree(dir) != 0) rc = -1;
     return rc;
 }
@@ -112,6 +135,10 @@ int main(int argc, char **argv)
     if (rc != 0) return rc > 0 ? 0 : 2;
     const bench_engine *engines[AB_ENGINE_COUNT_MAX];
     uint32_t engine_count = 0;
+    if (config.recover_child) { /* this process is a recover job's child (load.c) */
+        if (select_engines(config.recover_child_engine, engines, &engine_count) != 0 || engine_count != 1) return 2;
+        return ab_recover_child_main(engines[0], &config) == 0 ? 0 : 1;
+    }
     if (select_engines(config.jobs[0].engine, engines, &engine_count) != 0) return 2;
     ab_progress_enable(config.progress);
     ab_result *results = calloc((size_t)engine_count * config.job_count, sizeof(ab_result));

@@ -37,6 +37,7 @@ static double stat_delta(const ab_result *r, uint32_t i)
 {
     AB_ASSERT(i < r->after.stat_count && r->before.stat_count == r->after.stat_count);
     double before = r->before.stats[i], after = r->after.stats[i];
+    if (r->after.stat_level[i]) return after; /* a level: its value after the job */
     return before < 0 || after < 0 || after < before ? -1 : after - before;
 }
 
@@ -44,6 +45,7 @@ static double stat_delta(const ab_result *r, uint32_t i)
 typedef struct ab_derived {
     double device_reads_per_op, device_writes_per_op, cache_hit_ratio, commits_per_sync;
     double io_read_bytes_per_op, io_write_bytes_per_op, write_amp, space_amp, index_bytes_per_key;
+    double inner_bytes_per_leaf_page; /* index bytes / pages below the index */
     double engine_write_amp;    /* the engine's own bytes written / key+value bytes put */
 } ab_derived;
 
@@ -69,6 +71,8 @@ static ab_derived derive(const ab_result *r)
     d.space_amp = r->disk_size > 0 ? r->disk_size / user_bytes : -1;
     d.index_bytes_per_key = r->after.index_size >= 0 && r->after.key_count > 0
                                 ? r->after.index_size / r->after.key_count : -1;
+    d.inner_bytes_per_leaf_page = r->after.index_size >= 0 && r->after.leaf_page_count > 0
+                                      ? r->after.index_size / r->after.leaf_page_count : -1;
     return d;
 }
 
@@ -132,6 +136,7 @@ static void print_counters(const ab_result *r)
     print_opt("cache_hit", d.cache_hit_ratio, "%", 100);
     print_opt("commits/fdatasync", d.commits_per_sync, "", 1);
     print_opt("index_bytes/key", d.index_bytes_per_key, "", 1);
+    print_opt("inner_bytes/leaf_page", d.inner_bytes_per_leaf_page, "", 1);
     print_opt("write_amp", d.engine_write_amp, "", 1);
     if (r->group_job_count > 1) printf(" (group of %u jobs)", r->group_job_count);
     if (r->after.stat_count > 0) {
@@ -142,7 +147,8 @@ static void print_counters(const ab_result *r)
             if (strncmp(name, r->engine, prefix_size) == 0 && name[prefix_size] == '.') name += prefix_size + 1;
             double v = stat_delta(r, i);
             if (v < 0) printf(" %s=-", name);
-            else printf(" %s=%.0f", name, v);
+            else if (v == (double)(uint64_t)v) printf(" %s=%.0f", name, v);
+            else printf(" %s=%.4g", name, v);
         }
     }
     printf("\n    os:");
@@ -151,6 +157,43 @@ static void print_counters(const ab_result *r)
     print_opt("write_amp", d.write_amp, "", 1);
     print_opt("space_amp", d.space_amp, "", 1);
     if (r->group_job_count > 1) printf(" (group of %u jobs)", r->group_job_count);
+    printf("\n");
+}
+
+/* "12.3 MB/s" of bytes over seconds, or "-" when either is unknown. */
+static const char *format_mb_s(double bytes, double seconds, char *buf, size_t buf_size)
+{
+    if (bytes < 0 || seconds <= 0) snprintf(buf, buf_size, "-");
+    else snprintf(buf, buf_size, "%.1f MB/s", bytes / 1e6 / seconds);
+    return buf;
+}
+
+/* bulkload and recover (load.c): one call each, so no latency percentiles. */
+static void print_special(const ab_result *r)
+{
+    char rate[32], a[32], b[32];
+    bench_format_rate(rate_of(r, (double)r->item_count), rate, sizeof(rate));
+    if (r->job->rw == AB_RW_BULKLOAD) {
+        printf("  bulkload: %s keys/s (%" PRIu64 " sorted keys in one load, %.3f s; then every key read back "
+               "and checked in %.2f s)\n", rate, r->item_count, r->seconds, r->verify_seconds);
+        return;
+    }
+    printf("  recover: open=%.3f s after a crash (a child filled %" PRIu64 " keys in %.2f s and exited "
+           "without closing); every key then read back and checked in %.2f s\n", r->seconds, r->item_count,
+           r->fill_seconds, r->verify_seconds);
+    if (r->log_file_size < 0) {
+        printf("    log: none (the engine keeps no log to replay)\n");
+        return;
+    }
+    printf("    log: %u file%s, %.1f MB on disk before the open: %s of open", r->log_file_count,
+           r->log_file_count == 1 ? "" : "s", r->log_file_size / 1e6, format_mb_s(r->log_file_size, r->seconds, a, sizeof(a)));
+    if (r->replay_size >= 0 && r->replay_seconds > 0)
+        printf("\n    replay: the engine replayed %.1f MB in %.3f s of the open: %s (%s of the whole open)",
+               r->replay_size / 1e6, r->replay_seconds, format_mb_s(r->replay_size, r->replay_seconds, b, sizeof(b)),
+               format_mb_s(r->replay_size, r->seconds, a, sizeof(a)));
+    else if (r->replay_size >= 0)
+        printf("\n    replay: the engine replayed %.1f MB: %s of open", r->replay_size / 1e6,
+               format_mb_s(r->replay_size, r->seconds, b, sizeof(b)));
     printf("\n");
 }
 
@@ -163,6 +206,11 @@ void ab_report_job_text(const ab_result *r, const ab_result *raw)
            "key_shape=%s, group=%u)\n", job->name, r->engine, ab_rw_name(job->rw), job->key_count,
            job->value_size, job->thread_count, ab_dist_name(ab_job_dist(job)), ab_shape_name(job->key_shape),
            r->group);
+    if (ab_rw_special(job->rw)) {
+        print_special(r);
+        print_counters(r);
+        return;
+    }
     bench_format_rate(ops_s, rate, sizeof(rate));
     printf("  %s: IOPS=%s, BW=%.1fMB/s (%.1fMiB/s) (%" PRIu64 " ops, %" PRIu64 " keys, %.2f s)\n",
            ab_rw_writes(job->rw) ? "write" : ab_rw_ycsb(job->rw) ? "mixed" : "read", rate, items_s * (8.0 + job->value_size) / 1e6,
@@ -175,8 +223,10 @@ void ab_report_job_text(const ab_result *r, const ab_result *raw)
                bench_format_rate(rate_of(raw, (double)raw->op_count), raw_rate, sizeof(raw_rate)));
     }
     if (job->rw == AB_RW_MULTIGET)
-        printf("    multiget: batches/s=%s, keys/s=%s (iodepth=%u keys per batch, a loop of gets)\n", rate,
-               bench_format_rate(items_s, bw, sizeof(bw)), job->iodepth);
+        printf("    multiget: batches/s=%s, keys/s=%s (iodepth=%u keys per batch, %s%s)\n", rate,
+               bench_format_rate(items_s, bw, sizeof(bw)), job->iodepth,
+               r->multi_get_name != NULL ? "native: " : "a loop of gets",
+               r->multi_get_name != NULL ? r->multi_get_name : "");
     else if (r->item_count != r->op_count)
         printf("    keys/s=%s\n", bench_format_rate(items_s, bw, sizeof(bw)));
     if (job->rw == AB_RW_READWHILEWRITING) {
@@ -282,6 +332,7 @@ static void json_counters(const ab_result *r)
     json_num("cache_hit_ratio", d.cache_hit_ratio, ", ");
     json_num("commits_per_fdatasync", d.commits_per_sync, ", ");
     json_num("index_bytes_per_key", d.index_bytes_per_key, ", ");
+    json_num("inner_bytes_per_leaf_page", d.inner_bytes_per_leaf_page, ", ");
     json_num("os_read_bytes_per_op", d.io_read_bytes_per_op, ", ");
     json_num("os_write_bytes_per_op", d.io_write_bytes_per_op, ", ");
     json_num("write_amplification", d.write_amp, ", ");
@@ -292,6 +343,36 @@ static void json_counters(const ab_result *r)
     for (uint32_t i = 0; i < r->after.stat_count; i++)
         json_num(r->after.stat_names[i], stat_delta(r, i), i + 1 < r->after.stat_count ? ", " : "");
     printf("}}}");
+}
+
+/* "bulkload": {..} and "recover": {..} (null for the other jobs), then ",\n". */
+static void json_special(const ab_result *r)
+{
+    bool ran = r->ran && ab_rw_special(r->job->rw);
+    if (!ran || r->job->rw != AB_RW_BULKLOAD) printf("\"bulkload\": null, ");
+    else {
+        printf("\"bulkload\": {");
+        json_num("seconds", r->seconds, ", ");
+        json_num("verify_seconds", r->verify_seconds, "}, ");
+    }
+    if (!ran || r->job->rw != AB_RW_RECOVER) {
+        printf("\"recover\": null,\n     ");
+        return;
+    }
+    printf("\"recover\": {");
+    json_num("open_seconds", r->seconds, ", ");
+    json_num("fill_seconds", r->fill_seconds, ", ");
+    json_num("verify_seconds", r->verify_seconds, ", ");
+    json_num("log_file_bytes", r->log_file_size, ", ");
+    printf("\"log_files\": %u, ", r->log_file_size >= 0 ? r->log_file_count : 0);
+    json_num("log_file_mb_per_s", r->log_file_size >= 0 && r->seconds > 0 ? r->log_file_size / 1e6 / r->seconds : -1,
+             ", ");
+    json_num("replayed_bytes", r->replay_size, ", ");
+    json_num("replay_seconds", r->replay_seconds, ", ");
+    json_num("replay_mb_per_s", r->replay_size >= 0 && r->replay_seconds > 0 ? r->replay_size / 1e6 / r->replay_seconds
+                                                                           : -1, ", ");
+    json_num("replayed_mb_per_s", r->replay_size >= 0 && r->seconds > 0 ? r->replay_size / 1e6 / r->seconds : -1,
+             "},\n     ");
 }
 
 static void json_result(const ab_result *r, const ab_result *raw)
@@ -314,6 +395,10 @@ static void json_result(const ab_result *r, const ab_result *raw)
     json_num("keys_per_s", rate_of(r, (double)r->item_count), ", ");
     json_num("writer_iops", r->writer_seconds > 0 ? (double)r->writer_op_count / r->writer_seconds : -1, ", ");
     json_num("fraction_of_device", raw == r ? -1 : ab_device_fraction(r, raw), ",\n     ");
+    if (job->rw != AB_RW_MULTIGET) printf("\"multiget\": null, ");
+    else if (r->multi_get_name == NULL) printf("\"multiget\": \"loop\", ");
+    else printf("\"multiget\": \"native\", \"multiget_api\": \"%s\", ", r->multi_get_name);
+    json_special(r);
     printf("\"ycsb_ops\": {");
     for (int k = 0; k < AB_KIND_COUNT; k++)
         printf("\"%s\": %" PRIu64 "%s", ab_json_kind_names[k], r->kind_lat[k].op_count,

@@ -6,7 +6,8 @@
  * Requests draw an index uniformly, from a scrambled zipfian (YCSB's generator, theta
  * 0.99, ranks scattered by FNV-1a so hot keys are not neighbours), or from YCSB's latest
  * (the same zipfian's rank counted down from the newest index: the last fill index or
- * the last YCSB insert).
+ * the last YCSB insert). multiget draws iodepth keys per op and asks the engine's native
+ * multi-get for them where it has one (bench_engine.multi_get), else loops over get.
  *
  * readwhilewriting adds one writer thread to the job's readers; it overwrites until the
  * readers are done and is reported on its own. The YCSB workloads draw each op's kind
@@ -32,9 +33,11 @@
 #define _XOPEN_SOURCE 700
 #include "alexdb_bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -335,6 +338,49 @@ static int read_one(ab_thread *t, void *ctx, uint64_t key)
     return ab_value_check(job, key, t->buf, size);
 }
 
+typedef struct multi_state {
+    ab_thread *t;
+    const uint64_t *keys;
+    uint32_t next;              /* the index the engine must visit next: every key, in order */
+} multi_state;
+
+/* A native multi-get's answer for keys[index], checked as read_one checks a get. */
+static int multi_visit(void *arg, uint32_t index, const void *value, size_t value_size)
+{
+    multi_state *m = arg;
+    ab_thread *t = m->t;
+    const ab_job *job = t->shared->job;
+    if (index != m->next) return ab_errorf("multi-get: answer for key %u, expected %u", index, m->next);
+    m->next++;
+    t->item_count++;
+    if (value == NULL) { t->notfound_count++; return 0; }
+    if (!job->plant_wrong_value || value_size == 0 || value_size > AB_VALUE_SIZE_MAX)
+        return ab_value_check(job, m->keys[index], value, value_size);
+    memcpy(t->buf, value, value_size); /* the engine's buffer is not ours to flip */
+    t->buf[value_size - 1] ^= 1;
+    return ab_value_check(job, m->keys[index], t->buf, value_size);
+}
+
+/* One multiget op: iodepth drawn keys through the engine's native multi-get, or a loop of
+ * gets where it has none. Every value is checked either way. */
+static int multi_get(ab_thread *t, void *ctx)
+{
+    const ab_shared *sh = t->shared;
+    const ab_job *job = sh->job;
+    AB_ASSERT(job->iodepth > 0 && job->iodepth <= AB_IODEPTH_MAX);
+    if (sh->engine->multi_get == NULL) {
+        for (uint32_t i = 0; i < job->iodepth; i++)
+            if (read_one(t, ctx, ab_key_of(job, draw_index(t))) != 0) return -1;
+        return 0;
+    }
+    uint64_t keys[AB_IODEPTH_MAX];
+    for (uint32_t i = 0; i < job->iodepth; i++) keys[i] = ab_key_of(job, draw_index(t));
+    multi_state m = {.t = t, .keys = keys, .next = 0};
+    if (sh->engine->multi_get(ctx, keys, job->iodepth, multi_visit, &m) != 0) return -1;
+    if (m.next != job->iodepth) return ab_errorf("multi-get: %u answers for %u keys", m.next, job->iodepth);
+    return 0;
+}
+
 static int write_one(ab_thread *t, void *ctx, uint64_t key)
 {
     const ab_job *job = t->shared->job;
@@ -413,10 +459,8 @@ static int do_op(ab_thread *t, void *ctx, uint64_t op)
     case AB_RW_READRANDOM:
     case AB_RW_READWHILEWRITING:
         return read_one(t, ctx, ab_key_of(job, draw_index(t)));
-    case AB_RW_MULTIGET: /* no engine here has a native multi-get wired up: a loop of gets */
-        for (uint32_t i = 0; i < job->iodepth; i++)
-            if (read_one(t, ctx, ab_key_of(job, draw_index(t))) != 0) return -1;
-        return 0;
+    case AB_RW_MULTIGET:
+        return multi_get(t, ctx);
     case AB_RW_READSEQ:
     case AB_RW_SCAN: {
         scan_state s = {.job = job, .ordered = sh->engine->ordered};
@@ -552,7 +596,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-static int read_proc_io(double *read_bytes, double *write_bytes)
+int ab_proc_io(double *read_bytes, double *write_bytes)
 {
     FILE *f = fopen("/proc/self/io", "r");
     *read_bytes = *write_bytes = -1;
@@ -567,12 +611,13 @@ static int read_proc_io(double *read_bytes, double *write_bytes)
     return 0;
 }
 
-static void counters_get(const bench_engine *engine, void *db, ab_counters *out)
+void ab_counters_read(const bench_engine *engine, void *db, ab_counters *out)
 {
     out->device_read_count = out->device_write_count = out->cache_hit_count = -1;
     out->cache_miss_count = out->commit_count = out->sync_count = out->index_size = -1;
-    out->key_count = out->write_size = -1;
+    out->key_count = out->write_size = out->leaf_page_count = out->log_replay_size = out->log_replay_ns = -1;
     out->stat_count = 0;
+    memset(out->stat_level, 0, sizeof(out->stat_level));
     if (engine->counters != NULL) engine->counters(db, out);
 }
 
@@ -815,11 +860,11 @@ int ab_run_group(const bench_engine *engine, void *db, const ab_job *jobs, uint3
     }
     ab_counters before, after;
     double io_r0 = 0, io_w0 = 0, io_r1 = 0, io_w1 = 0;
-    counters_get(engine, db, &before);
-    read_proc_io(&io_r0, &io_w0);
+    ab_counters_read(engine, db, &before);
+    ab_proc_io(&io_r0, &io_w0);
     if (rc == 0) rc = group_run(&group, shs, job_count, origin_ns);
-    read_proc_io(&io_r1, &io_w1);
-    counters_get(engine, db, &after);
+    ab_proc_io(&io_r1, &io_w1);
+    ab_counters_read(engine, db, &after);
     for (uint32_t j = 0; j < job_count; j++) {
         results[j].group_job_count = job_count;
         if (shs[j].job == NULL) continue;
@@ -862,6 +907,31 @@ uint64_t ab_dir_size(const char *dir)
     dir_size_total = 0;
     if (nftw(dir, add_size, 16, FTW_PHYS) != 0) return 0;
     return dir_size_total;
+}
+
+int ab_dir_files_size(const char *dir, const char *prefix, const char *suffix, uint64_t *size_out,
+                      uint32_t *count_out)
+{
+    *size_out = 0;
+    *count_out = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) return ab_errorf("cannot read %s: %s", dir, strerror(errno));
+    size_t prefix_size = strlen(prefix), suffix_size = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < prefix_size + suffix_size || strncmp(e->d_name, prefix, prefix_size) != 0 ||
+            strcmp(e->d_name + n - suffix_size, suffix) != 0)
+            continue;
+        char path[AB_PATH_SIZE_MAX * 2];
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        *size_out += (uint64_t)st.st_size;
+        (*count_out)++;
+    }
+    closedir(d);
+    return 0;
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
