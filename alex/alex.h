@@ -101,6 +101,18 @@ typedef struct alex_op {
 int alex_apply(alex_index *index, const alex_op *ops, size_t count) COMMON_WUR;
 
 /*
+ * Applies ops in order, as alex_put and alex_delete one after the other would (a delete
+ * of an absent key is nothing), but not atomically: readers may see part of them. ops
+ * are sorted by key (nondecreasing; equal keys in the order they take effect), so the
+ * run of ops that falls in one leaf is applied under one route, pin and latch (log
+ * replay). *applied_out is the number of ops in place: all on ALEXDB_OK; after an error
+ * the first *applied_out, and none after. Errors as alex_put; ALEXDB_FULL (the cache
+ * full of changes, or a leaf still full after repeated splits) can be retried from
+ * ops + *applied_out after a checkpoint.
+ */
+int alex_apply_sorted(alex_index *index, const alex_op *ops, size_t count, size_t *applied_out) COMMON_WUR;
+
+/*
  * Builds the index from sorted, strictly increasing keys; the index must be empty.
  * ALEXDB_INVALID if it is not, or the keys are not strictly increasing.
  */

@@ -4,6 +4,8 @@
  * to exactly one leaf page, pins it (one device read if it is not cached), and searches
  * it; a write does the same under the leaf's exclusive latch, and when the leaf is full
  * it retakes the tree lock exclusively for a retrain or split (smo.c) and retries.
+ * alex_apply_sorted (log replay) does the same for a sorted run of changes, one pin and
+ * latch per leaf's share of them (README A13).
  * Locking (README A2): tree lock, then one leaf latch; never the other way round.
  */
 #include "index_int.h"
@@ -521,6 +523,137 @@ done:
     free(values);
     free(olds);
     free(replaced);
+    return rc;
+}
+
+/* ---- sorted runs of changes (log replay) ---------------------------------------- */
+
+#define SORTED_RUN_OPS_MAX 1024u  /* changes per latch hold: bounds a reader's wait */
+#define SORTED_VALUE_AHEAD 8u     /* the value asked for ahead of its change */
+
+/* What one leaf's run of changes left for the caller to do outside the latch. */
+typedef struct sorted_run {
+    size_t applied;
+    int64_t key_delta;  /* keys added minus keys removed */
+    bool full;          /* ops[applied] found the leaf full: make room, then go on */
+    bool sparse;        /* the last change, a delete, left the leaf sparse: maybe merge */
+    bool old_overflow;  /* the last change replaced a value held in overflow pages: free it */
+    alex_value old;
+} sorted_run;
+
+/* Applies one inline change to the latched page; false when the leaf is full. */
+static bool sorted_apply_one(uint8_t *page, const alex_op *op, sorted_run *run)
+{
+    alex_value old;
+    bool replaced = false;
+    if (op->is_delete) {
+        if (alex_leaf_delete(page, op->key, &old) == ALEXDB_NOTFOUND) return true;
+        replaced = true;
+        run->key_delta--;
+        size_t used = alex_leaf_heap_used(page) + 10u * alex_leaf_key_count(page);
+        run->sparse = used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE;
+    } else {
+        alex_value value = {.size = (uint32_t)op->size, .data = op->size > 0 ? op->value : (const uint8_t *)""};
+        if (alex_leaf_upsert(page, op->key, &value, &old, &replaced, NULL) == ALEXDB_FULL) return false;
+        if (!replaced) run->key_delta++;
+    }
+    run->old_overflow = replaced && old.size > ALEX_INLINE_VALUE_SIZE_MAX;
+    if (run->old_overflow) run->old = old;
+    return true;
+}
+
+/*
+ * Applies the changes from ops[0] on that fall in ops[0]'s leaf, under one pin and its
+ * exclusive latch (tree lock held shared, A2). Stops at the leaf's upper fence, at a
+ * value that needs overflow pages (the caller puts it), at a full leaf, after a change
+ * that leaves work outside the latch (sorted_run), or after SORTED_RUN_OPS_MAX changes.
+ */
+static int sorted_leaf_run(alex_index *index, const alex_op *ops, size_t count, sorted_run *run)
+{
+    memset(run, 0, sizeof(*run));
+    pager_frame *frame = NULL;
+    int rc = pin_leaf(index, ops[0].key, &frame); /* A3: ops[0] within the fences */
+    if (rc != ALEXDB_OK) return rc;
+    pager_latch_exclusive(frame);
+    uint8_t *page = pager_frame_data(frame);
+    uint64_t low, high;
+    alex_leaf_fences(page, &low, &high);
+    size_t n = COMMON_MIN(count, (size_t)SORTED_RUN_OPS_MAX);
+    while (run->applied < n && !run->sparse && !run->old_overflow) {
+        const alex_op *op = &ops[run->applied];
+        if (op->key > high || (!op->is_delete && op->size > ALEX_INLINE_VALUE_SIZE_MAX)) break;
+        ALEXDB_ASSERT(op->key >= low); /* A13: sorted, and ops[0] is inside */
+        if (run->applied + SORTED_VALUE_AHEAD < count) {
+            const alex_op *ahead = &ops[run->applied + SORTED_VALUE_AHEAD];
+            if (!ahead->is_delete) __builtin_prefetch(ahead->value);
+        }
+        if (!sorted_apply_one(page, op, run)) {
+            run->full = true;
+            break;
+        }
+        run->applied++;
+    }
+    if (run->applied > 0) pager_mark_dirty(index->pager, frame, 0); /* P9: under the latch */
+    pager_unlatch(frame);
+    pager_unpin(index->pager, frame);
+    return ALEXDB_OK;
+}
+
+/* The work a run left outside the latch, in alex_put's and alex_delete's order. */
+static int sorted_run_finish(alex_index *index, uint64_t key, const sorted_run *run)
+{
+    if (run->key_delta != 0) atomic_fetch_add(&index->key_count, (uint64_t)run->key_delta);
+    int rc = run->old_overflow ? release_value(index, key, &run->old) : ALEXDB_OK;
+    if (run->sparse) {
+        pthread_rwlock_wrlock(&index->tree_lock);
+        int merge_rc = alex_smo_maybe_merge(index, key); /* maintenance, as in alex_delete */
+        pthread_rwlock_unlock(&index->tree_lock);
+        (void)merge_rc;
+    }
+    return rc;
+}
+
+/* Makes room for ops's change in its full leaf; *attempts counts tries for that change. */
+static int sorted_make_room(alex_index *index, const alex_op *op, uint32_t *attempts)
+{
+    if (++*attempts > ALEX_PUT_ATTEMPTS_MAX) {
+        return common_error(ALEXDB_FULL, "key %" PRIu64 ": no room after %u splits", op->key,
+                            ALEX_PUT_ATTEMPTS_MAX);
+    }
+    pthread_rwlock_wrlock(&index->tree_lock);
+    int rc = alex_smo_make_room(index, op->key, alex_value_record_size((uint32_t)op->size));
+    pthread_rwlock_unlock(&index->tree_lock);
+    return rc;
+}
+
+int alex_apply_sorted(alex_index *index, const alex_op *ops, size_t count, size_t *applied_out)
+{
+    ALEXDB_ASSERT(index != NULL && (ops != NULL || count == 0) && applied_out != NULL);
+    for (size_t i = 1; i < count; i++) ALEXDB_ASSERT(ops[i - 1].key <= ops[i].key); /* A13 */
+    *applied_out = 0;
+    int rc = alex_writable(index);
+    size_t done = 0;
+    uint32_t attempts = 0;
+    while (rc == ALEXDB_OK && done < count) {
+        const alex_op *op = &ops[done];
+        if (!op->is_delete && op->size > ALEX_INLINE_VALUE_SIZE_MAX) {
+            rc = alex_put(index, op->key, op->value, op->size);
+            done += rc == ALEXDB_OK;
+            continue;
+        }
+        sorted_run run;
+        pthread_rwlock_rdlock(&index->tree_lock);
+        rc = sorted_leaf_run(index, op, count - done, &run);
+        pthread_rwlock_unlock(&index->tree_lock);
+        if (rc != ALEXDB_OK) break;
+        done += run.applied;
+        if (run.applied > 0) {
+            attempts = 0;
+            rc = sorted_run_finish(index, ops[done - 1].key, &run);
+        }
+        if (rc == ALEXDB_OK && run.full) rc = sorted_make_room(index, &ops[done], &attempts);
+    }
+    *applied_out = done;
     return rc;
 }
 

@@ -5,8 +5,9 @@
  * or a whole batch {count, operations} as one record, so a batch is in the log entirely
  * or not at all (wal W-invariants: a record is intact or not there). api_log_encode()
  * turns a change into record parts without copying a put's value; api_log_open() opens
- * the log and replays every record after the index's checkpoint LSN through the same
- * alex_* calls the write path uses. Replay is idempotent per record (a put overwrites,
+ * the log and replays every record after the index's checkpoint LSN, in windows sorted
+ * by key, through alex_apply_sorted (the write path's puts and deletes, a leaf's run of
+ * changes at a time). Replay is idempotent per record (a put overwrites,
  * a delete of an absent key is nothing), so records the checkpoint already holds could
  * be replayed again without harm; in fact only later ones are.
  *
@@ -86,7 +87,8 @@ void api_log_record_free(api_log_record *record)
  * Replay in windows (api/README.md D4): the changes of up to REPLAY_WINDOW_OPS records'
  * operations (or REPLAY_WINDOW_BYTES of their values) are collected, sorted by key with
  * their log order as the tie-break, and applied in key order, each run of keys after a
- * batched read of their leaves (alex_prefetch). Changes to one key keep their order, and
+ * batched read of their leaves (alex_prefetch), a leaf's run at a time (alex_apply_sorted).
+ * Changes to one key keep their order (the sort is stable), and
  * changes to different keys commute, so the result is the log's; but the index is then
  * walked once in order instead of at random, and the cold cache is filled by batches
  * of overlapping reads instead of one synchronous read per record. Two windows take
@@ -103,11 +105,15 @@ void api_log_record_free(api_log_record *record)
 
 typedef struct replay_op {
     uint64_t key;
-    uint64_t seq;          /* log order within the window */
-    size_t value_offset;   /* into the arena */
+    uint32_t value_offset; /* into the arena */
     uint32_t size;
+    uint32_t seq;          /* log order within the window */
     bool is_delete;
 } replay_op;
+
+/* A window's arena holds under REPLAY_WINDOW_BYTES plus one record: offsets fit 32 bits. */
+_Static_assert((uint64_t)REPLAY_WINDOW_BYTES + WAL_RECORD_SIZE_MAX < UINT32_MAX, "replay_op offsets");
+_Static_assert(sizeof(replay_op) == 24, "replay_op: the sort moves it");
 
 /* One window: its changes in log order (then sorted), their values, its LSNs. */
 typedef struct replay_window {
@@ -129,6 +135,10 @@ typedef struct replay_ctx {
     replay_window windows[2];
     replay_window *filling;
     replay_window *pending;       /* sorted, not applied yet; NULL: none */
+    replay_op *sort_scratch;      /* the radix sort's other buffer */
+    size_t sort_capacity;
+    alex_op *apply_ops;           /* one chunk of changes as alex_apply_sorted takes them */
+    size_t apply_capacity;
     uint64_t *prefetch_keys;      /* the keys of one prefetch's changes */
     size_t prefetch_capacity;
     size_t prefetch_count;
@@ -181,25 +191,81 @@ static int decode_batch(const replay_ctx *ctx, uint64_t lsn, const uint8_t *payl
     return ALEXDB_OK;
 }
 
-static int compare_ops(const void *a, const void *b)
+/*
+ * Sorts the window by key, keeping log order among equal keys (D4): an LSD radix sort, a
+ * byte per pass, between w->ops and the scratch buffer (it is stable, so ties keep the
+ * order they were added in). A pass whose byte is the same in every key moves nothing and
+ * is skipped. No comparison calls, and at most 8 sequential passes over 24-byte items
+ * instead of 16 levels of merging: in the replay's profile the sort fell from about 10 %
+ * of the samples (qsort) to under 2 %.
+ */
+static int sort_window(replay_ctx *ctx, replay_window *w)
 {
-    const replay_op *x = a, *y = b;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    size_t n = w->count;
+    ALEXDB_ASSERT(n > 0);
+    int rc = api_grow((void **)&ctx->sort_scratch, &ctx->sort_capacity, n, sizeof(replay_op));
+    if (rc != ALEXDB_OK) return rc;
+    static const uint32_t byte_count = 8;
+    uint32_t counts[8][256];
+    memset(counts, 0, sizeof(counts));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = w->ops[i].key;
+        for (uint32_t b = 0; b < byte_count; b++) counts[b][(key >> (8 * b)) & 0xFF]++;
+    }
+    replay_op *src = w->ops, *dst = ctx->sort_scratch;
+    for (uint32_t b = 0; b < byte_count; b++) {
+        uint32_t shift = 8 * b;
+        if (counts[b][(src[0].key >> shift) & 0xFF] == n) continue; /* one value: no move */
+        size_t offsets[256], sum = 0;
+        for (uint32_t d = 0; d < 256; d++) {
+            offsets[d] = sum;
+            sum += counts[b][d];
+        }
+        for (size_t i = 0; i < n; i++) dst[offsets[(src[i].key >> shift) & 0xFF]++] = src[i];
+        replay_op *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != w->ops) { /* the sorted items are in the scratch buffer: trade buffers */
+        size_t capacity = w->capacity;
+        ctx->sort_scratch = w->ops;
+        w->ops = src;
+        w->capacity = ctx->sort_capacity;
+        ctx->sort_capacity = capacity;
+    }
+    for (size_t i = 1; i < n; i++) {
+        ALEXDB_ASSERT(w->ops[i - 1].key < w->ops[i].key ||
+                      (w->ops[i - 1].key == w->ops[i].key && w->ops[i - 1].seq < w->ops[i].seq));
+    }
+    return ALEXDB_OK;
 }
 
-static int apply_op(replay_ctx *ctx, const replay_window *w, const replay_op *op)
+/*
+ * Applies the sorted changes ops[0..n) of window w: as alex_ops (values in the arena) in
+ * one alex_apply_sorted, which takes each leaf's run of changes under one pin and latch.
+ * A cache full of changes (ALEXDB_FULL) forces a checkpoint at the LSN before the window,
+ * and the rest goes on from where it stopped.
+ */
+static int apply_ops(replay_ctx *ctx, const replay_window *w, const replay_op *ops, size_t n)
 {
+    int rc = api_grow((void **)&ctx->apply_ops, &ctx->apply_capacity, n, sizeof(*ctx->apply_ops));
+    if (rc != ALEXDB_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+        ctx->apply_ops[i] = (alex_op){.key = ops[i].key, .value = w->arena + ops[i].value_offset,
+                                      .size = ops[i].size, .is_delete = ops[i].is_delete};
+    }
     alex_index *index = ctx->db->index;
-    int rc = ALEXDB_OK;
+    size_t done = 0;
     for (uint32_t tries = 0;; tries++) {
-        rc = op->is_delete ? alex_delete(index, op->key)
-                           : alex_put(index, op->key, w->arena + op->value_offset, op->size);
-        if (rc == ALEXDB_NOTFOUND) rc = ALEXDB_OK;
+        size_t applied = 0;
+        rc = alex_apply_sorted(index, ctx->apply_ops + done, n - done, &applied);
+        done += applied;
+        if (applied > 0) tries = 0;
         if (rc != ALEXDB_FULL || tries + 1 >= API_WRITE_TRIES_MAX) break;
         rc = alex_persist(index, w->first_lsn - 1);
         if (rc != ALEXDB_OK) break;
     }
+    ALEXDB_ASSERT(rc != ALEXDB_OK || done == n);
     return rc;
 }
 
@@ -251,7 +317,7 @@ static int apply_pending(replay_ctx *ctx)
         if (done > 0 && prefetch_keys_set(ctx, w->ops + done, n)) {
             (void)alex_prefetch(ctx->db->index, ctx->prefetch_keys, n); /* the apply reports errors */
         }
-        for (size_t i = 0; i < n && rc == ALEXDB_OK; i++) rc = apply_op(ctx, w, &w->ops[done + i]);
+        rc = apply_ops(ctx, w, w->ops + done, n);
         done += n;
     }
     if (rc == ALEXDB_OK && alex_needs_checkpoint(ctx->db->index)) rc = alex_persist(ctx->db->index, w->last_lsn);
@@ -271,7 +337,8 @@ static int window_done(replay_ctx *ctx)
     int rc = apply_pending(ctx);
     replay_window *w = ctx->filling;
     if (rc != ALEXDB_OK || w->count == 0) return rc;
-    qsort(w->ops, w->count, sizeof(*w->ops), compare_ops);
+    rc = sort_window(ctx, w);
+    if (rc != ALEXDB_OK) return rc;
     ctx->pending = w;
     ctx->filling = w == &ctx->windows[0] ? &ctx->windows[1] : &ctx->windows[0];
     if (prefetch_keys_set(ctx, w->ops, COMMON_MIN(w->count, prefetch_chunk(ctx)))) {
@@ -285,12 +352,14 @@ static int window_done(replay_ctx *ctx)
 static int window_add(replay_ctx *ctx, uint64_t key, const uint8_t *value, size_t size, bool is_delete)
 {
     replay_window *w = ctx->filling;
+    ALEXDB_ASSERT(w->count < UINT32_MAX); /* a window is bounded by its bytes and one record */
     int rc = api_grow((void **)&w->ops, &w->capacity, w->count + 1, sizeof(replay_op));
     if (rc == ALEXDB_OK) rc = api_grow((void **)&w->arena, &w->arena_capacity, w->arena_used + size, 1);
     if (rc != ALEXDB_OK) return rc;
     if (size > 0) memcpy(w->arena + w->arena_used, value, size);
-    w->ops[w->count] = (replay_op){.key = key, .seq = w->count, .value_offset = w->arena_used,
-                                   .size = (uint32_t)size, .is_delete = is_delete};
+    w->ops[w->count] = (replay_op){.key = key, .seq = (uint32_t)w->count,
+                                   .value_offset = (uint32_t)w->arena_used, .size = (uint32_t)size,
+                                   .is_delete = is_delete};
     w->count++;
     w->arena_used += size;
     return ALEXDB_OK;
@@ -362,6 +431,8 @@ int api_log_open(alexdb *db, const char *dir, const pager_env *env)
         free(ctx.windows[i].ops);
         free(ctx.windows[i].arena);
     }
+    free(ctx.sort_scratch);
+    free(ctx.apply_ops);
     free(ctx.prefetch_keys);
     return rc;
 }

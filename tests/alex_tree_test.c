@@ -5,6 +5,10 @@
  * every other leaf goes on working, splits included; a batch that meets it stops and the
  * handle refuses further writes (A9). An uncached lookup costs exactly one device read
  * (lookup_device_read_count == lookup_count on a cold, tiny cache) and a cached one none.
+ * alex_apply_sorted (log replay's entry point) agrees with a plain array oracle over
+ * random sorted runs of puts (inline and overflow), replacements and deletes, through
+ * splits and merges, and stops at a cache full of changes with exactly *applied_out in
+ * place, so that the caller can checkpoint and go on.
  */
 #include "alexdb.h"
 #include "testutil.h"
@@ -15,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define KEY_COUNT 6000u
@@ -285,6 +290,180 @@ static void test_prefetch(void **state)
     free(list.leaves);
 }
 
+/* ---- alex_apply_sorted ---------------------------------------------------------- */
+
+#define SORTED_UNIVERSE 3000u       /* keys k * SORTED_KEY_STEP, k < SORTED_UNIVERSE */
+#define SORTED_KEY_STEP 7919u
+#define SORTED_VALUE_SIZE_MAX 3000u /* past ALEX_INLINE_VALUE_SIZE_MAX: overflow runs too */
+
+/* The oracle: each key's value size (-1: absent); a value's bytes follow from key and size. */
+typedef struct sorted_oracle {
+    int32_t size[SORTED_UNIVERSE];
+    uint8_t salt[SORTED_UNIVERSE];
+} sorted_oracle;
+
+static void sorted_value(uint64_t key, uint8_t salt, uint32_t size, uint8_t *buf)
+{
+    for (uint32_t i = 0; i < size; i++) buf[i] = (uint8_t)(key * 31 + salt + i * 7);
+}
+
+static int compare_op_key(const void *a, const void *b)
+{
+    const alex_op *x = a, *y = b;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+/* A stable sort by key (insertion order breaks ties): qsort is not stable, so index them. */
+static void sort_ops_stable(alex_op *ops, size_t count, uint8_t *salts)
+{
+    for (size_t i = 1; i < count; i++) {
+        alex_op op = ops[i];
+        uint8_t salt = salts[i];
+        size_t j = i;
+        for (; j > 0 && compare_op_key(&ops[j - 1], &op) > 0; j--) {
+            ops[j] = ops[j - 1];
+            salts[j] = salts[j - 1];
+        }
+        ops[j] = op;
+        salts[j] = salt;
+    }
+}
+
+static void check_against_oracle(alexdb *db, const sorted_oracle *o)
+{
+    static uint8_t buf[SORTED_VALUE_SIZE_MAX], want[SORTED_VALUE_SIZE_MAX];
+    uint64_t present = 0;
+    for (uint64_t k = 0; k < SORTED_UNIVERSE; k++) {
+        size_t got = 0;
+        int rc = alexdb_get(db, k * SORTED_KEY_STEP, buf, sizeof(buf), &got);
+        if (o->size[k] < 0) {
+            assert_int_equal(rc, ALEXDB_NOTFOUND);
+            continue;
+        }
+        present++;
+        assert_int_equal(rc, ALEXDB_OK);
+        assert_int_equal(got, (size_t)o->size[k]);
+        sorted_value(k * SORTED_KEY_STEP, o->salt[k], (uint32_t)got, want);
+        assert_memory_equal(buf, want, got);
+    }
+    struct alexdb_stats st;
+    assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+    assert_int_equal(st.key_count, present);
+}
+
+/* Random sorted runs (duplicates in order, deletes of absent keys, overflow values, a
+ * delete-heavy phase for merges) against the oracle; the seed is printed. */
+static void test_apply_sorted_model(void **state)
+{
+    tu_fixture *fx = *state;
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed());
+    alexdb *db = open_db(fx->path, 8u << 20);
+    sorted_oracle *o = malloc(sizeof(*o));
+    assert_non_null(o);
+    for (uint32_t k = 0; k < SORTED_UNIVERSE; k++) o->size[k] = -1;
+    enum { ROUNDS = 60, OPS_MAX = 600 };
+    alex_op *ops = calloc(OPS_MAX, sizeof(*ops));
+    uint8_t *salts = calloc(OPS_MAX, 1);
+    uint8_t *arena = malloc((size_t)OPS_MAX * SORTED_VALUE_SIZE_MAX);
+    assert_true(ops != NULL && salts != NULL && arena != NULL);
+    for (uint32_t round = 0; round < ROUNDS; round++) {
+        uint32_t delete_percent = round >= 40 ? 70 : 15; /* the last rounds empty leaves */
+        size_t count = 1 + common_rng_below(&rng, OPS_MAX);
+        for (size_t i = 0; i < count; i++) {
+            /* a narrow band half the time: many changes to one leaf and to one key */
+            uint64_t k = common_rng_below(&rng, 2) ? common_rng_below(&rng, SORTED_UNIVERSE)
+                                                   : 100 + common_rng_below(&rng, 40);
+            uint64_t r = common_rng_below(&rng, 100);
+            uint32_t size = r < 3 ? 1025 + (uint32_t)common_rng_below(&rng, SORTED_VALUE_SIZE_MAX - 1025)
+                          : r < 6 ? 0 : (uint32_t)common_rng_below(&rng, 300);
+            salts[i] = (uint8_t)common_rng_below(&rng, 256);
+            uint8_t *value = arena + i * SORTED_VALUE_SIZE_MAX;
+            sorted_value(k * SORTED_KEY_STEP, salts[i], size, value);
+            bool is_delete = common_rng_below(&rng, 100) < delete_percent;
+            ops[i] = (alex_op){.key = k * SORTED_KEY_STEP, .value = is_delete ? NULL : value,
+                               .size = is_delete ? 0 : size, .is_delete = is_delete};
+        }
+        sort_ops_stable(ops, count, salts);
+        for (size_t i = 0; i < count; i++) { /* the oracle: in order, the last one wins */
+            uint64_t k = ops[i].key / SORTED_KEY_STEP;
+            o->size[k] = ops[i].is_delete ? -1 : (int32_t)ops[i].size;
+            o->salt[k] = salts[i];
+        }
+        size_t applied = 0;
+        assert_int_equal(alex_apply_sorted(db->index, ops, count, &applied), ALEXDB_OK);
+        assert_int_equal(applied, count);
+        check_against_oracle(db, o);
+        if (round % 10 == 9) assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    }
+    struct alexdb_stats st;
+    assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+    assert_true(st.split_count > 0 && st.merge_count > 0); /* both structure changes ran */
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = open_db(fx->path, 8u << 20);
+    check_against_oracle(db, o);
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    size_t applied = 1;
+    assert_int_equal(alex_apply_sorted(db->index, ops, 0, &applied), ALEXDB_OK);
+    assert_int_equal(applied, 0);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(arena);
+    free(salts);
+    free(ops);
+    free(o);
+}
+
+static size_t size_of_key(alexdb *db, uint64_t key)
+{
+    size_t size = 0;
+    assert_int_equal(alexdb_get(db, key, NULL, 0, &size), ALEXDB_OK);
+    return size;
+}
+
+/* In a cache too small for the changes (leaves of the checkpoint in force, which cannot
+ * be written back before the next one, pager P12), ALEXDB_FULL comes with exactly
+ * *applied_out in place; after a checkpoint the rest goes on from there. */
+static void test_apply_sorted_full_cache(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path, 256u << 10);
+    enum { COUNT = 20000, SIZE_FIRST = 200, SIZE_NEXT = 150 };
+    alex_op *ops = calloc(COUNT, sizeof(*ops));
+    assert_non_null(ops);
+    static uint8_t value[SIZE_FIRST];
+    for (size_t i = 0; i < COUNT; i++) {
+        ops[i] = (alex_op){.key = i * 1000003u, .value = value, .size = SIZE_FIRST};
+    }
+    size_t applied = 0;
+    assert_int_equal(alex_apply_sorted(db->index, ops, COUNT, &applied), ALEXDB_OK); /* fresh pages */
+    assert_int_equal(applied, COUNT);
+    assert_int_equal(alex_persist(db->index, 0), ALEXDB_OK);
+    for (size_t i = 0; i < COUNT; i++) ops[i].size = SIZE_NEXT; /* smaller: no split */
+    size_t done = 0, full_count = 0;
+    for (uint32_t tries = 0; done < COUNT && tries < 1000; tries++) {
+        int rc = alex_apply_sorted(db->index, ops + done, COUNT - done, &applied);
+        if (rc == ALEXDB_FULL) { /* a lookup needs a frame too: checkpoint first */
+            full_count++;
+            assert_int_equal(alex_persist(db->index, 0), ALEXDB_OK);
+        } else {
+            assert_int_equal(rc, ALEXDB_OK);
+        }
+        size_t after = done + applied;
+        for (size_t i = done; i < after; i += 97) assert_int_equal(size_of_key(db, ops[i].key), SIZE_NEXT);
+        if (after > done) assert_int_equal(size_of_key(db, ops[after - 1].key), SIZE_NEXT);
+        if (after < COUNT) assert_int_equal(size_of_key(db, ops[after].key), SIZE_FIRST);
+        done = after;
+    }
+    assert_int_equal(done, COUNT);
+    assert_true(full_count > 0);
+    struct alexdb_stats st;
+    assert_int_equal(alexdb_stats(db, &st), ALEXDB_OK);
+    assert_int_equal(st.key_count, COUNT);
+    assert_int_equal(alexdb_check(db), ALEXDB_OK);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    free(ops);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +471,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_meets_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_one_read_per_lookup, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_prefetch, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_sorted_model, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_apply_sorted_full_cache, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
