@@ -33,6 +33,26 @@ static void sleep_us(uint64_t us)
     }
 }
 
+/*
+ * I/Os per workload operation, learned only from runs that did their whole budget, so
+ * it never shrinks toward the fault points themselves. A fault point drawn over budget
+ * x rate x 5/4 lands anywhere in a run, or (about one time in five) after it: such runs
+ * are the ones that teach the rate.
+ */
+typedef struct io_rate {
+    double per_op;
+} io_rate;
+
+static uint64_t io_rate_draw(const io_rate *r, common_rng *rng, uint64_t ops)
+{
+    return 1 + common_rng_below(rng, (uint64_t)(r->per_op * (double)ops * 1.25) + 8);
+}
+
+static void io_rate_learn(io_rate *r, uint64_t io, uint64_t ops)
+{
+    if (ops > 0) r->per_op = (r->per_op + (double)io / (double)ops) / 2;
+}
+
 int ct_open(ct_chain *chain, const pager_env *env, int sync, alexdb **db_out)
 {
     alexdb_options opts;
@@ -245,7 +265,7 @@ static bool child_exited(pid_t pid, uint64_t us, int *status)
     }
 }
 
-static uint64_t kill_io_guess = 300;  /* seeded: the I/Os of a child that ran out */
+static io_rate kill_rate = {4.0}; /* seeded: a child's I/Os (its open's too) per op */
 
 int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
 {
@@ -254,9 +274,10 @@ int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
     common_rng_seed(&rng, cycle->seed);
     bool early = common_rng_below(&rng, 5) == 0; /* maybe during the child's open (recovery) */
     /* Seeded: the I/O the child dies at. Free: when the parent kills it. */
-    uint64_t kill_at = early ? 1 + common_rng_below(&rng, chain->run->recovery_io_guess + 8)
-                             : 1 + common_rng_below(&rng, kill_io_guess + kill_io_guess / 4);
     uint64_t op_budget = chain->run->seeded ? 30 + common_rng_below(&rng, 220) : 0;
+    uint64_t ops = op_budget * chain->thread_count;
+    uint64_t kill_at = early ? 1 + common_rng_below(&rng, chain->run->recovery_io_guess + 8)
+                             : io_rate_draw(&kill_rate, &rng, ops);
     uint64_t delay_us = early ? common_rng_below(&rng, 20000) : 5000 + common_rng_below(&rng, 200000);
     atomic_store(&hdr->child_ready, 0);
     atomic_store(&hdr->child_io, 0);
@@ -285,7 +306,7 @@ int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
         ct_cycle_problem(cycle, "the workload process ended by itself (status %#x): %s", status, hdr->message);
     }
     uint64_t ran_out = atomic_load(&hdr->child_io);
-    if (ran_out != 0) kill_io_guess = COMMON_MAX(kill_io_guess / 2, (kill_io_guess + ran_out) / 2);
+    if (ran_out != 0) io_rate_learn(&kill_rate, ran_out, ops);
     cycle->acked = atomic_load(&hdr->acked_count);
     if (chain->run->seeded) {
         snprintf(cycle->detail, sizeof(cycle->detail), "kill@io%" PRIu64 "%s", ran_out != 0 ? ran_out : kill_at,
@@ -350,7 +371,7 @@ static int recovery_cut(ct_chain *chain, ct_cycle *cycle, common_rng *rng)
     return ALEXDB_OK;
 }
 
-static uint64_t powercut_io_guess = 1500;
+static io_rate powercut_rate = {4.0};
 
 int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
 {
@@ -358,7 +379,7 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
     common_rng_seed(&rng, cycle->seed);
     uint64_t op_budget = 30 + common_rng_below(&rng, 220);
     pager_fault_config fc = {.seed = cycle->seed, .tear = 1,
-                             .powercut_at = 1 + common_rng_below(&rng, powercut_io_guess + powercut_io_guess / 4)};
+                             .powercut_at = io_rate_draw(&powercut_rate, &rng, op_budget * chain->thread_count)};
     pager_fault *fault = NULL;
     int rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
@@ -374,7 +395,9 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
     if (db != NULL) (void)alexdb_close(db);
     pager_fault_stats fs;
     pager_fault_stats_get(fault, &fs);
-    if (!cut_in_run) powercut_io_guess = COMMON_MAX(powercut_io_guess / 2, (powercut_io_guess + fs.io_count) / 2);
+    if (!cut_in_run && atomic_load(&w.write_errors) == 0) {
+        io_rate_learn(&powercut_rate, fs.io_count, op_budget * chain->thread_count);
+    }
     pager_fault_destroy(fault);
     cycle->acked = atomic_load(&chain->exp.hdr->acked_count);
     snprintf(cycle->detail, sizeof(cycle->detail), "cut@%" PRIu64 "%s kept/dropped/torn %" PRIu64 "/%" PRIu64
@@ -391,13 +414,13 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
 
 static const char *const ioerror_names[] = {"read-EIO", "write-EIO", "write-ENOSPC", "sync-EIO",
                                             "short-read", "short-write"};
-static uint64_t io_guess[3] = {200, 400, 200}; /* reads, writes, syncs seen per cycle */
+static io_rate ioerror_rates[3] = {{1.0}, {2.0}, {1.0}}; /* reads, writes, syncs per op */
 
-static void ioerror_config(pager_fault_config *fc, uint32_t kind, common_rng *rng)
+static void ioerror_config(pager_fault_config *fc, uint32_t kind, uint64_t ops, common_rng *rng)
 {
-    uint64_t reads = 1 + common_rng_below(rng, io_guess[0] + 1);
-    uint64_t writes = 1 + common_rng_below(rng, io_guess[1] + 1);
-    uint64_t syncs = 1 + common_rng_below(rng, io_guess[2] + 1);
+    uint64_t reads = io_rate_draw(&ioerror_rates[0], rng, ops);
+    uint64_t writes = io_rate_draw(&ioerror_rates[1], rng, ops);
+    uint64_t syncs = io_rate_draw(&ioerror_rates[2], rng, ops);
     switch (kind) {
     case 0: fc->read_error_at = reads; break;
     case 1: fc->write_error_at = writes; break;
@@ -415,7 +438,7 @@ int ct_cycle_ioerror(ct_chain *chain, ct_cycle *cycle)
     uint64_t op_budget = 30 + common_rng_below(&rng, 170);
     uint32_t kind = (uint32_t)common_rng_below(&rng, COMMON_ARRAY_COUNT(ioerror_names));
     pager_fault_config fc = {.seed = cycle->seed, .tear = 1};
-    ioerror_config(&fc, kind, &rng);
+    ioerror_config(&fc, kind, op_budget * chain->thread_count, &rng);
     pager_fault *fault = NULL;
     int rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
@@ -434,9 +457,12 @@ int ct_cycle_ioerror(ct_chain *chain, ct_cycle *cycle)
         ct_cycle_problem(cycle, "an injected %s was absorbed: no write failed and the handle still checkpoints",
                          ioerror_names[kind]);
     }
-    io_guess[0] = (io_guess[0] + fs.read_count) / 2 + 1;
-    io_guess[1] = (io_guess[1] + fs.write_count) / 2 + 1;
-    io_guess[2] = (io_guess[2] + fs.sync_count) / 2 + 1;
+    if (!injected && atomic_load(&w.write_errors) == 0) {
+        uint64_t ops = op_budget * chain->thread_count;
+        io_rate_learn(&ioerror_rates[0], fs.read_count, ops);
+        io_rate_learn(&ioerror_rates[1], fs.write_count, ops);
+        io_rate_learn(&ioerror_rates[2], fs.sync_count, ops);
+    }
     if (pager_fault_powercut(fault) != ALEXDB_OK) ct_cycle_problem(cycle, "powercut: %s", alexdb_errmsg());
     if (db != NULL) (void)alexdb_close(db);
     pager_fault_destroy(fault);
