@@ -373,15 +373,21 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
  * locked path. The page's first config.hit_prefetch_lines lines are fetched while the
  * descriptor is checked (the caller knows which of its page's lines it reads first).
  */
-static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
+/* The frame the map names for page_no (NULL if none), its first lines on their way. */
+static pager_frame *map_frame(pager *p, uint64_t page_no)
 {
     _Atomic uint32_t *entry = map_entry(p, page_no);
     uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
     if (e == 0) return NULL;
     const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
     for (uint32_t line = 0; line < p->config.hit_prefetch_lines; line++) __builtin_prefetch(data + 64u * line);
-    pager_frame *f = &p->frames[e - 1];
-    if (!pin_unless_locked(f)) return NULL;
+    return &p->frames[e - 1];
+}
+
+static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
+{
+    pager_frame *f = map_frame(p, page_no);
+    if (f == NULL || !pin_unless_locked(f)) return NULL;
     if (atomic_load_explicit(&f->page_no, memory_order_relaxed) != page_no ||
         atomic_load(&f->state) != PAGER_FRAME_VALID) {
         pager_unpin(p, f); /* the frame moved on to another page meanwhile */
@@ -997,12 +1003,8 @@ static void unlatch_shared(pager_frame *f)
  */
 static pager_frame *read_hold_fast(pager *p, uint64_t page_no, unsigned flags)
 {
-    _Atomic uint32_t *entry = map_entry(p, page_no);
-    uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
-    if (e == 0) return NULL;
-    const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
-    for (uint32_t line = 0; line < p->config.hit_prefetch_lines; line++) __builtin_prefetch(data + 64u * line);
-    pager_frame *f = &p->frames[e - 1];
+    pager_frame *f = map_frame(p, page_no);
+    if (f == NULL) return NULL;
     uint32_t word = atomic_load_explicit(&f->latch, memory_order_relaxed);
     do {
         if (word & PAGER_LATCH_EXCLUSIVE) return NULL; /* a writer: wait pinned, not here */
