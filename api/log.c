@@ -251,8 +251,10 @@ static int apply_ops(replay_ctx *ctx, const replay_window *w, const replay_op *o
     int rc = api_grow((void **)&ctx->apply_ops, &ctx->apply_capacity, n, sizeof(*ctx->apply_ops));
     if (rc != ALEXDB_OK) return rc;
     for (size_t i = 0; i < n; i++) {
-        ctx->apply_ops[i] = (alex_op){.key = ops[i].key, .value = w->arena + ops[i].value_offset,
-                                      .size = ops[i].size, .is_delete = ops[i].is_delete};
+        /* A window of deletes and empty values has no arena (NULL): no offset into it. */
+        const uint8_t *value = ops[i].size > 0 ? w->arena + ops[i].value_offset : (const uint8_t *)"";
+        ctx->apply_ops[i] = (alex_op){.key = ops[i].key, .value = value, .size = ops[i].size,
+                                      .is_delete = ops[i].is_delete};
     }
     alex_index *index = ctx->db->index;
     size_t done = 0;

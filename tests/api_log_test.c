@@ -139,6 +139,26 @@ static void test_replay_checkpoints_under_small_cache(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+/* A log of deletes and empty values only: its windows hold no value bytes at all. */
+static void test_replay_without_value_bytes(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path, 1, 1u << 20);
+    for (uint64_t k = 0; k < 200; k++) put(db, k, 40);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK); /* the log is empty after the close */
+    db = open_db(fx->path, 1, 1u << 20);
+    for (uint64_t k = 0; k < 200; k += 2) assert_int_equal(alexdb_delete(db, k), ALEXDB_OK);
+    for (uint64_t k = 1000; k < 1050; k++) put(db, k, 0);
+    api_abandon(db);
+    db = open_db(fx->path, 1, 1u << 20);
+    for (uint64_t k = 0; k < 200; k++) {
+        if (k % 2 == 0) expect_absent(db, k);
+        else check_value(db, k, 40);
+    }
+    for (uint64_t k = 1000; k < 1050; k++) check_value(db, k, 0);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
 /* A read-only handle cannot replay: it says so; one read-write open recovers. */
 static void test_read_only_after_crash(void **state)
 {
@@ -370,6 +390,7 @@ int main(void)
     tu_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_replay_random_log, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_replay_without_value_bytes, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_replay_restores_every_kind, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_replay_checkpoints_under_small_cache, tu_fixture_setup,
                                         tu_fixture_teardown),
