@@ -89,6 +89,9 @@ int alex_overflow_free(alex_index *index, uint64_t key, uint64_t first, uint32_t
 
 /* ---- smo.c: structure changes, under the exclusive tree lock ---- */
 
+/* The leaf's records fill less than ALEX_MERGE_FILL_MAX of its body: a merge candidate. */
+bool alex_leaf_sparse(const uint8_t *page);
+
 /* Makes room in the leaf key routes to for a record of record_size: retrain or split. */
 int alex_smo_make_room(alex_index *index, uint64_t key, uint32_t record_size) COMMON_WUR;
 /* Merges the leaf key routes to into a neighbour if it is empty or sparse enough. */

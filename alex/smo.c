@@ -177,6 +177,12 @@ static int merge_into(alex_index *index, const alex_route *route, pager_frame *s
     return ALEXDB_OK;
 }
 
+bool alex_leaf_sparse(const uint8_t *page)
+{
+    size_t used = alex_leaf_heap_used(page) + 10u * alex_leaf_key_count(page); /* key + offset */
+    return used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE;
+}
+
 int alex_smo_maybe_merge(alex_index *index, uint64_t key)
 {
     alex_route route, partner;
@@ -189,8 +195,7 @@ int alex_smo_maybe_merge(alex_index *index, uint64_t key)
     snapshot(&a, pager_frame_data(leaf));
     uint64_t low, high;
     alex_leaf_fences(a.page, &low, &high);
-    size_t used = alex_leaf_heap_used(a.page) + 10u * a.count;
-    if (used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE && merge_partner(index, &route, low, high, &partner)) {
+    if (alex_leaf_sparse(a.page) && merge_partner(index, &route, low, high, &partner)) {
         rc = pager_pin(index->pager, partner.leaf_page_no, 0, &survivor);
         if (rc == ALEXDB_OK) {
             pager_latch_exclusive(survivor);

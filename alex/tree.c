@@ -322,8 +322,7 @@ int alex_tree_delete(alex_index *index, uint64_t key, alex_value *old_out, bool 
     rc = alex_leaf_delete(page, key, old_out);
     if (rc == ALEXDB_OK) {
         pager_mark_dirty(index->pager, frame, 0);
-        size_t used = alex_leaf_heap_used(page) + 10u * alex_leaf_key_count(page);
-        *sparse_out = used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE;
+        *sparse_out = alex_leaf_sparse(page);
     }
     pager_unlatch(frame);
     pager_unpin(index->pager, frame);
@@ -373,6 +372,12 @@ void alex_value_unwind(alex_index *index, const alex_value *value)
     }
 }
 
+/* Still full after ALEX_PUT_ATTEMPTS_MAX splits or retrains for key. */
+static int no_room(uint64_t key)
+{
+    return common_error(ALEXDB_FULL, "key %" PRIu64 ": no room after %u splits", key, ALEX_PUT_ATTEMPTS_MAX);
+}
+
 /*
  * Upserts, making room when the leaf is full (retrain or split) and trying again, at
  * most ALEX_PUT_ATTEMPTS_MAX times. With exclusive_held the caller holds the tree lock
@@ -393,11 +398,7 @@ static int upsert_making_room(alex_index *index, uint64_t key, const alex_value 
         if (!exclusive_held) pthread_rwlock_unlock(&index->tree_lock);
         if (rc == ALEXDB_OK) rc = ALEXDB_FULL; /* retry the upsert */
     }
-    if (rc == ALEXDB_FULL) {
-        rc = common_error(ALEXDB_FULL, "key %" PRIu64 ": no room after %u splits", key,
-                          ALEX_PUT_ATTEMPTS_MAX);
-    }
-    return rc;
+    return rc == ALEXDB_FULL ? no_room(key) : rc;
 }
 
 int alex_put(alex_index *index, uint64_t key, const void *data, size_t size)
@@ -418,6 +419,18 @@ int alex_put(alex_index *index, uint64_t key, const void *data, size_t size)
     return replaced ? release_value(index, key, &old) : ALEXDB_OK;
 }
 
+/*
+ * After a delete left key's leaf sparse: merge it with a neighbour if one fits. Maintenance:
+ * the delete is done whatever happens here (a failure half-way is sticky, A9).
+ */
+static void merge_sparse_leaf(alex_index *index, uint64_t key)
+{
+    pthread_rwlock_wrlock(&index->tree_lock);
+    int rc = alex_smo_maybe_merge(index, key);
+    pthread_rwlock_unlock(&index->tree_lock);
+    (void)rc;
+}
+
 int alex_delete(alex_index *index, uint64_t key)
 {
     ALEXDB_ASSERT(index != NULL);
@@ -431,14 +444,7 @@ int alex_delete(alex_index *index, uint64_t key)
     if (rc != ALEXDB_OK) return rc;
     atomic_fetch_sub(&index->key_count, 1);
     rc = release_value(index, key, &old);
-    if (sparse) {
-        /* Maintenance: the delete is done whatever happens here (a failure half-way is
-         * sticky, A9). */
-        pthread_rwlock_wrlock(&index->tree_lock);
-        int merge_rc = alex_smo_maybe_merge(index, key);
-        pthread_rwlock_unlock(&index->tree_lock);
-        (void)merge_rc;
-    }
+    if (sparse) merge_sparse_leaf(index, key);
     return rc;
 }
 
@@ -550,8 +556,7 @@ static bool sorted_apply_one(uint8_t *page, const alex_op *op, sorted_run *run)
         if (alex_leaf_delete(page, op->key, &old) == ALEXDB_NOTFOUND) return true;
         replaced = true;
         run->key_delta--;
-        size_t used = alex_leaf_heap_used(page) + 10u * alex_leaf_key_count(page);
-        run->sparse = used < ALEX_MERGE_FILL_MAX * PAGER_BODY_SIZE;
+        run->sparse = alex_leaf_sparse(page);
     } else {
         alex_value value = {.size = (uint32_t)op->size, .data = op->size > 0 ? op->value : (const uint8_t *)""};
         if (alex_leaf_upsert(page, op->key, &value, &old, &replaced, NULL) == ALEXDB_FULL) return false;
@@ -604,22 +609,14 @@ static int sorted_run_finish(alex_index *index, uint64_t key, const sorted_run *
 {
     if (run->key_delta != 0) atomic_fetch_add(&index->key_count, (uint64_t)run->key_delta);
     int rc = run->old_overflow ? release_value(index, key, &run->old) : ALEXDB_OK;
-    if (run->sparse) {
-        pthread_rwlock_wrlock(&index->tree_lock);
-        int merge_rc = alex_smo_maybe_merge(index, key); /* maintenance, as in alex_delete */
-        pthread_rwlock_unlock(&index->tree_lock);
-        (void)merge_rc;
-    }
+    if (run->sparse) merge_sparse_leaf(index, key);
     return rc;
 }
 
 /* Makes room for ops's change in its full leaf; *attempts counts tries for that change. */
 static int sorted_make_room(alex_index *index, const alex_op *op, uint32_t *attempts)
 {
-    if (++*attempts > ALEX_PUT_ATTEMPTS_MAX) {
-        return common_error(ALEXDB_FULL, "key %" PRIu64 ": no room after %u splits", op->key,
-                            ALEX_PUT_ATTEMPTS_MAX);
-    }
+    if (++*attempts > ALEX_PUT_ATTEMPTS_MAX) return no_room(op->key);
     pthread_rwlock_wrlock(&index->tree_lock);
     int rc = alex_smo_make_room(index, op->key, alex_value_record_size((uint32_t)op->size));
     pthread_rwlock_unlock(&index->tree_lock);

@@ -245,8 +245,9 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle) COMMON_WUR;
 int ct_cycle_ioerror(ct_chain *chain, ct_cycle *cycle) COMMON_WUR;
 int ct_cycle_corrupt(ct_chain *chain, ct_cycle *cycle) COMMON_WUR;
 
-/* Opens the chain's database with env (NULL: posix), timing the open into cycle. */
-int ct_open(ct_chain *chain, const pager_env *env, int sync, alexdb **db_out) COMMON_WUR;
+/* Opens the chain's database on the fault domain (NULL: the default backend), manual
+ * under the seeded schedule. */
+int ct_open(ct_chain *chain, pager_fault *fault, int sync, alexdb **db_out) COMMON_WUR;
 /* Reopens cleanly, verifies, resolves; on a violation the image is saved by the caller. */
 int ct_recover_and_verify(ct_chain *chain, ct_cycle *cycle) COMMON_WUR;
 void ct_cycle_problem(ct_cycle *cycle, const char *fmt, ...) COMMON_PRINTF(2, 3);

@@ -53,7 +53,7 @@ static void io_rate_learn(io_rate *r, uint64_t io, uint64_t ops)
     if (ops > 0) r->per_op = (r->per_op + (double)io / (double)ops) / 2;
 }
 
-int ct_open(ct_chain *chain, const pager_env *env, int sync, alexdb **db_out)
+int ct_open(ct_chain *chain, pager_fault *fault, int sync, alexdb **db_out)
 {
     alexdb_options opts;
     alexdb_options_init(&opts);
@@ -61,7 +61,9 @@ int ct_open(ct_chain *chain, const pager_env *env, int sync, alexdb **db_out)
     opts.cache_bytes = chain->cache_bytes;
     opts.sync_interval_ms = chain->sync_interval_ms;
     *db_out = NULL;
-    return api_open_with(chain->db_dir, &opts, env, chain->run->seeded ? API_OPEN_MANUAL_BACKGROUND : 0, db_out);
+    pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
+    return api_open_with(chain->db_dir, &opts, fault != NULL ? &env : NULL,
+                         chain->run->seeded ? API_OPEN_MANUAL_BACKGROUND : 0, db_out);
 }
 
 /* ---- Chains ------------------------------------------------------------------------ */
@@ -176,10 +178,9 @@ int ct_recover_and_verify(ct_chain *chain, ct_cycle *cycle)
     pager_fault *fault = NULL;
     rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
-    pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
     alexdb *db = NULL;
     uint64_t t0 = common_now_ns();
-    int open_rc = ct_open(chain, &env, 1, &db);
+    int open_rc = ct_open(chain, fault, 1, &db);
     cycle->recovery_ns = common_now_ns() - t0;
     pager_fault_stats fs;
     pager_fault_stats_get(fault, &fs);
@@ -224,14 +225,12 @@ static void kill_child(ct_chain *chain, ct_cycle *cycle, uint64_t kill_at, uint6
     ct_header *hdr = chain->exp.hdr;
     alarm(60); /* never outlives a lost parent */
     pager_fault *fault = NULL;
-    pager_env env = {.backend = PAGER_BACKEND_FAULT};
     if (chain->run->seeded) {
         pager_fault_config fc = {.seed = cycle->seed, .kill_at = kill_at};
         if (pager_fault_create(&fc, &fault) != ALEXDB_OK) _exit(2);
-        env.fault = fault;
     }
     alexdb *db = NULL;
-    int rc = ct_open(chain, fault != NULL ? &env : NULL, chain->sync, &db);
+    int rc = ct_open(chain, fault, chain->sync, &db);
     if (rc != ALEXDB_OK) {
         snprintf(hdr->message, sizeof(hdr->message), "child: open: %s (%s)", alexdb_strerror(rc), alexdb_errmsg());
         atomic_store(&hdr->child_rc, rc);
@@ -320,15 +319,15 @@ int ct_cycle_kill(ct_chain *chain, ct_cycle *cycle)
 
 /* ---- powercut ------------------------------------------------------------------------- */
 
-/* Runs the workload on env's fault domain until op_budget or the first failed write. */
-static int run_on(ct_chain *chain, ct_cycle *cycle, const pager_env *env, uint64_t op_budget, bool tolerate,
+/* Runs the workload on the fault domain until op_budget or the first failed write. */
+static int run_on(ct_chain *chain, ct_cycle *cycle, pager_fault *fault, uint64_t op_budget, bool tolerate,
                   alexdb **db_out, ct_workload *w)
 {
-    int rc = ct_open(chain, env, chain->sync, db_out);
+    int rc = ct_open(chain, fault, chain->sync, db_out);
     if (rc != ALEXDB_OK) return rc;
     *w = (ct_workload){.db = *db_out, .exp = &chain->exp, .thread_count = chain->thread_count,
                        .sync = chain->sync, .seed = cycle->seed, .op_budget = op_budget,
-                       .tolerate_read_errors = tolerate, .fault = env->fault,
+                       .tolerate_read_errors = tolerate, .fault = fault,
                        .seeded = chain->run->seeded};
     return ct_workload_run(w);
 }
@@ -354,9 +353,8 @@ static int recovery_cut(ct_chain *chain, ct_cycle *cycle, common_rng *rng)
     pager_fault *fault = NULL;
     int rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
-    pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
     alexdb *db = NULL;
-    rc = ct_open(chain, &env, chain->sync, &db);
+    rc = ct_open(chain, fault, chain->sync, &db);
     if (rc == ALEXDB_OK) {
         if (pager_fault_powercut(fault) != ALEXDB_OK) ct_cycle_problem(cycle, "powercut: %s", alexdb_errmsg());
         (void)alexdb_close(db);
@@ -383,10 +381,9 @@ int ct_cycle_powercut(ct_chain *chain, ct_cycle *cycle)
     pager_fault *fault = NULL;
     int rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
-    pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
     alexdb *db = NULL;
     ct_workload w;
-    rc = run_on(chain, cycle, &env, op_budget, false, &db, &w);
+    rc = run_on(chain, cycle, fault, op_budget, false, &db, &w);
     bool cut_in_run = pager_fault_is_cut(fault);
     check_unexplained_failures(cycle, rc, db, &w, cut_in_run);
     if (!pager_fault_is_cut(fault) && pager_fault_powercut(fault) != ALEXDB_OK) {
@@ -442,11 +439,10 @@ int ct_cycle_ioerror(ct_chain *chain, ct_cycle *cycle)
     pager_fault *fault = NULL;
     int rc = pager_fault_create(&fc, &fault);
     if (rc != ALEXDB_OK) return rc;
-    pager_env env = {.backend = PAGER_BACKEND_FAULT, .fault = fault};
     alexdb *db = NULL;
     ct_workload w;
     memset(&w, 0, sizeof(w));
-    rc = run_on(chain, cycle, &env, op_budget, kind == 0 || kind == 4, &db, &w);
+    rc = run_on(chain, cycle, fault, op_budget, kind == 0 || kind == 4, &db, &w);
     pager_fault_stats fs;
     pager_fault_stats_get(fault, &fs);
     bool injected = fs.injected_count > 0;

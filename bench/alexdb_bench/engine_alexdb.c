@@ -147,11 +147,9 @@ const bench_engine ab_engine_alexdb = {
     .scan = ax_scan,
     .counters = ax_counters,
     .close = ax_close,
-    .multi_get = NULL,
     .bulk_load = ax_bulk_load,
     .flush = ax_flush,
     .can_recover = true,
     .log_prefix = "wal-",
     .log_suffix = ".log",
-    .multi_get_name = NULL,
 };

@@ -252,12 +252,9 @@ const bench_engine ab_engine_leveldb = {
     .scan = lv_scan,
     .counters = lv_counters,
     .close = lv_close,
-    .multi_get = NULL,
     .bulk_load = lv_bulk_load,
-    .flush = NULL,
     .can_recover = true,
     .log_prefix = "",
     .log_suffix = ".log",
-    .multi_get_name = NULL,
 };
 #endif /* ALEXDB_BENCH_HAVE_LEVELDB */

@@ -224,12 +224,7 @@ const bench_engine ab_engine_lmdb = {
     .scan = lm_scan,
     .counters = lm_counters,
     .close = lm_close,
-    .multi_get = NULL,
     .bulk_load = lm_bulk_load,
-    .flush = NULL,
     .can_recover = true,
-    .log_prefix = NULL,
-    .log_suffix = NULL,
-    .multi_get_name = NULL,
 };
 #endif /* ALEXDB_BENCH_HAVE_LMDB */

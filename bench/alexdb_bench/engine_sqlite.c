@@ -274,12 +274,9 @@ const bench_engine ab_engine_sqlite = {
     .scan = sq_scan,
     .counters = sq_counters,
     .close = sq_close,
-    .multi_get = NULL,
     .bulk_load = sq_bulk_load,
-    .flush = NULL,
     .can_recover = true,
     .log_prefix = "kv.sqlite",
     .log_suffix = "-wal",
-    .multi_get_name = NULL,
 };
 #endif /* ALEXDB_BENCH_HAVE_SQLITE */
