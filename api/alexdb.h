@@ -119,8 +119,10 @@ ALEXDB_API int alexdb_put(alexdb *db, uint64_t key, const void *value, size_t va
 /*
  * Copies min(value size, buf_size) bytes of key's value into buf (buf may be NULL if
  * buf_size is 0) and sets *value_size_out to the value's full size, so a caller can
- * ask for the size first. Returns ALEXDB_OK, ALEXDB_NOTFOUND, ALEXDB_INVALID,
- * ALEXDB_CORRUPT, ALEXDB_IO, ALEXDB_NOMEM, ALEXDB_CLOSED.
+ * ask for the size first. If every cache frame holds a change waiting for a checkpoint,
+ * a writable handle takes the checkpoint and reads again. Returns ALEXDB_OK,
+ * ALEXDB_NOTFOUND, ALEXDB_INVALID, ALEXDB_CORRUPT, ALEXDB_IO, ALEXDB_NOMEM,
+ * ALEXDB_CLOSED, ALEXDB_FULL (every frame pinned by other threads).
  */
 ALEXDB_API int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size,
                           size_t *value_size_out);

@@ -108,6 +108,14 @@ int api_write(alexdb *db, const api_change *change) COMMON_WUR;
 
 /* log.c: opens db->wal in dir and replays it into db->index (docs/FORMAT.md 9.4). */
 int api_log_open(alexdb *db, const char *dir, const pager_env *env) COMMON_WUR;
+/*
+ * A read that found every frame pinned or holding a change (ALEXDB_FULL; changes leave the
+ * cache only through a checkpoint, pager P12) can go again once a checkpoint has freed
+ * frames, as a write does: takes one on a writable handle and returns ALEXDB_OK, else
+ * returns ALEXDB_FULL (read-only) or the checkpoint's error.
+ */
+int api_make_room(alexdb *db) COMMON_WUR;
+
 /* Starts / stops the background checkpointer. */
 int api_checkpointer_start(alexdb *db) COMMON_WUR;
 void api_checkpointer_stop(alexdb *db);

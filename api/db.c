@@ -262,7 +262,11 @@ int alexdb_get(alexdb *db, uint64_t key, void *buf, size_t buf_size, size_t *val
     if ((buf == NULL && buf_size > 0) || value_size_out == NULL) {
         return common_error(ALEXDB_INVALID, "alexdb_get: NULL buffer or value_size_out");
     }
-    return alex_get(db->index, key, buf, buf_size, value_size_out);
+    rc = alex_get(db->index, key, buf, buf_size, value_size_out);
+    if (rc == ALEXDB_FULL && api_make_room(db) == ALEXDB_OK) {
+        rc = alex_get(db->index, key, buf, buf_size, value_size_out);
+    }
+    return rc;
 }
 
 int alexdb_delete(alexdb *db, uint64_t key)
@@ -313,7 +317,10 @@ int alexdb_check(alexdb *db)
 {
     common_errmsg_clear();
     int rc = api_db_check(db, "alexdb_check");
-    return rc != ALEXDB_OK ? rc : alex_check(db->index);
+    if (rc != ALEXDB_OK) return rc;
+    rc = alex_check(db->index);
+    if (rc == ALEXDB_FULL && api_make_room(db) == ALEXDB_OK) rc = alex_check(db->index);
+    return rc;
 }
 
 int alexdb_stats(alexdb *db, struct alexdb_stats *out)

@@ -54,6 +54,12 @@ int api_checkpoint(alexdb *db)
     return rc;
 }
 
+int api_make_room(alexdb *db)
+{
+    if (db->options.read_only) return ALEXDB_FULL;
+    return api_checkpoint(db);
+}
+
 static void want_checkpoint(alexdb *db)
 {
     if (atomic_exchange(&db->checkpoint_wanted, true) || db->manual_background) return;
