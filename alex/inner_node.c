@@ -68,16 +68,16 @@ uint32_t alex_inner_node_child_index(const alex_inner_node *node, uint32_t slot)
 {
     uint64_t mask = ((uint64_t)2 << (slot & 63)) - 1; /* bits 0..slot%64 */
     if (node->slot_count_log2 <= 6) {
-        return (uint32_t)__builtin_popcountll(node->starts.local & mask) - 1; /* bit 0 set: I2 */
+        return common_popcount64(node->starts.local & mask) - 1; /* bit 0 set: I2 */
     }
     uint32_t word = slot >> 6;
-    return rank_words(node)[word] + (uint32_t)__builtin_popcountll(node->starts.heap[word] & mask) - 1;
+    return rank_words(node)[word] + common_popcount64(node->starts.heap[word] & mask) - 1;
 }
 
 /* The position of the (n+1)-th set bit of bits (n < popcount). */
 static uint32_t select_in_word(uint64_t bits, uint32_t n)
 {
-    ALEXDB_ASSERT(n < (uint32_t)__builtin_popcountll(bits));
+    ALEXDB_ASSERT(n < common_popcount64(bits));
     for (uint32_t i = 0; i < n; i++) bits &= bits - 1;
     return (uint32_t)__builtin_ctzll(bits);
 }
@@ -107,7 +107,7 @@ static void ranks_rebuild(alex_inner_node *node)
     uint32_t count = 0;
     for (uint32_t w = 0; w < words; w++) {
         ranks[w] = count;
-        count += (uint32_t)__builtin_popcountll(node->starts.heap[w]);
+        count += common_popcount64(node->starts.heap[w]);
     }
 }
 
@@ -184,7 +184,7 @@ void alex_inner_node_seal(alex_inner_node *node)
     ranks_rebuild(node);
     uint32_t words = node->slot_count_log2 <= 6 ? 1 : slot_count_of(node) >> 6;
     uint64_t count = 0;
-    for (uint32_t w = 0; w < words; w++) count += (uint64_t)__builtin_popcountll(start_words(node)[w]);
+    for (uint32_t w = 0; w < words; w++) count += (uint64_t)common_popcount64(start_words(node)[w]);
     ALEXDB_ASSERT(count == node->child_count && (start_words(node)[0] & 1)); /* I2, I6 */
 }
 

@@ -125,7 +125,7 @@ static int check_bitmap(const check_ctx *ctx)
         if (valid < 64u && (bits >> valid) != 0) {
             return LEAF_CORRUPT(ctx, offset, "bitmap bits set at or above slot_count %u", ctx->n);
         }
-        population += (uint32_t)__builtin_popcountll(bits);
+        population += common_popcount64(bits);
     }
     if (population != ctx->key_count) {
         return LEAF_CORRUPT(ctx, ALEX_LEAF_FIELD_KEY_COUNT, "key_count %u but %u bits set",

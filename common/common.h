@@ -112,6 +112,23 @@ static inline uint64_t common_load_u64le(const uint8_t *p)
     return COMMON_LE64(v);
 }
 
+/*
+ * Set bits of x. Without a popcnt instruction in the target (plain x86-64),
+ * __builtin_popcountll is a call into libgcc's table version; routing a key counts bits
+ * once per inner level, so the bit-parallel sum is written out here instead.
+ */
+static inline uint32_t common_popcount64(uint64_t x)
+{
+#if defined(__x86_64__) && !defined(__POPCNT__)
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+#else
+    return (uint32_t)__builtin_popcountll(x);
+#endif
+}
+
 /* IEEE-754 binary64 / binary32 as their little-endian bit patterns (models, costs). */
 static inline void common_store_f64le(uint8_t *p, double d)
 {

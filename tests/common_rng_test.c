@@ -1,4 +1,5 @@
-/* common_rng_test.c: the seeded PRNG and clock (common/rng.c), and the LE codecs. */
+/* common_rng_test.c: the seeded PRNG and clock (common/rng.c), and common.h's LE codecs
+ * and bit count. */
 #include "testutil.h"
 
 /* The same seed gives the same sequence; another seed another one. */
@@ -51,6 +52,25 @@ static void test_le_codecs(void **state)
     assert_int_equal(common_load_u16le(b), 0xBEEF);
 }
 
+/* The bit count agrees with a bit-by-bit count on edge words and seeded random words. */
+static void test_popcount(void **state)
+{
+    (void)state;
+    assert_int_equal(common_popcount64(0), 0);
+    assert_int_equal(common_popcount64(~0ULL), 64);
+    assert_int_equal(common_popcount64(1ULL << 63), 1);
+    assert_int_equal(common_popcount64(0x5555555555555555ULL), 32);
+    common_rng rng;
+    common_rng_seed(&rng, tu_seed());
+    for (int i = 0; i < 100000; i++) {
+        uint64_t x = common_rng_next(&rng);
+        if (i & 1) x &= common_rng_next(&rng) & common_rng_next(&rng); /* sparse words too */
+        uint32_t naive = 0;
+        for (uint64_t y = x; y != 0; y >>= 1) naive += (uint32_t)(y & 1u);
+        assert_int_equal(common_popcount64(x), naive);
+    }
+}
+
 /* The monotonic clock never goes backwards. */
 static void test_clock_monotonic(void **state)
 {
@@ -69,6 +89,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_below_uniform),
         cmocka_unit_test(test_le_codecs),
+        cmocka_unit_test(test_popcount),
         cmocka_unit_test(test_clock_monotonic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
