@@ -7,22 +7,22 @@
  * owned by another bumps the shared word with fetch_add instead. A reader sums the
  * words; the sum is exact once the bumps it should see have happened before the read.
  *
- * Entry points: common_counter_new, common_counter_add, common_counter_sum (common.h).
+ * Entry points: common_counter_new, common_counter_add (inline in common.h; its slow path
+ * is common_counter_add_slow), common_counter_sum, common_thread_number_get.
  */
 #include "common.h"
 
 #include <stdlib.h>
 
 static _Atomic uint64_t thread_number_next = 1;
-static _Thread_local uint64_t thread_number;
+_Thread_local uint64_t common_thread_number;
 
-/* This thread's number: 1, 2, 3, ... in the order threads first ask; never 0. */
-static uint64_t thread_number_get(void)
+uint64_t common_thread_number_get(void)
 {
-    if (COMMON_UNLIKELY(thread_number == 0)) {
-        thread_number = atomic_fetch_add_explicit(&thread_number_next, 1, memory_order_relaxed);
+    if (COMMON_UNLIKELY(common_thread_number == 0)) {
+        common_thread_number = atomic_fetch_add_explicit(&thread_number_next, 1, memory_order_relaxed);
     }
-    return thread_number;
+    return common_thread_number;
 }
 
 common_counter *common_counter_new(void)
@@ -37,9 +37,9 @@ common_counter *common_counter_new(void)
     return c;
 }
 
-void common_counter_add(common_counter *c, uint64_t n)
+/* common_counter_add's path when the stripe is not yet known to be the caller's. */
+void common_counter_add_slow(common_counter *c, uint64_t n, uint64_t me)
 {
-    uint64_t me = thread_number_get();
     common_counter_stripe *s = &c->stripes[me % COMMON_COUNTER_STRIPES];
     uint64_t owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
     if (COMMON_UNLIKELY(owner == 0) &&

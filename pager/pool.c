@@ -380,7 +380,8 @@ static pager_frame *map_frame(pager *p, uint64_t page_no)
     uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
     if (e == 0) return NULL;
     const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
-    for (uint32_t line = 0; line < p->config.hit_prefetch_lines; line++) __builtin_prefetch(data + 64u * line);
+    const uint8_t *end = data + 64u * p->config.hit_prefetch_lines;
+    for (const uint8_t *line = data; line < end; line += 64) __builtin_prefetch(line);
     return &p->frames[e - 1];
 }
 
