@@ -28,8 +28,9 @@ int alex_persist(alex_index *index, uint64_t lsn) COMMON_WUR;
 
 /*
  * alex_persist in two phases, so that changes stop only for the first (alex README
- * A12). alex_persist_begin takes the tree lock exclusively while it copies the dirty
- * pages and encodes the index (memory only), then releases it: the caller must keep
+ * A12). alex_persist_begin takes the tree lock exclusively while it marks the dirty
+ * pages (pager P15: each is copied after, before its next change) and encodes the
+ * index (memory only), then releases it: the caller must keep
  * changes that are not in the checkpoint from being logged at or below lsn while it
  * runs. alex_persist_finish writes that copy and commits it with lsn while readers and
  * writers go on; it always consumes the job. One checkpoint at a time: a second begin

@@ -112,7 +112,8 @@ int alex_meta_load(alex_index *index) COMMON_WUR;
 /*
  * A checkpoint in two phases (A12). begin, under the exclusive tree lock and the persist
  * lock: encodes the inner nodes and the free list into a new metadata run, takes the
- * pager's copy of the dirty pages (pager_checkpoint_begin), and moves `pending` aside.
+ * pager's snapshot of the dirty pages (pager_checkpoint_begin: marked, copied on their
+ * next change or by the finish, pager P15), and moves `pending` aside.
  * finish, under the persist lock only: writes the run and the pages and commits the
  * superblock with lsn; then (or, after a failure, back to `pending`) the pages it freed
  * join `free`. finish always consumes the job.

@@ -8,7 +8,8 @@
  * one write and one fdatasync (wal/README.md, group commit).
  *
  * api_checkpoint(): under write_lock the checkpoint's content is taken (alex_persist_begin:
- * copies of the dirty pages and the encoded index, no I/O) at wal_last_lsn(), so every
+ * the dirty pages marked, copied later before their next change, and the encoded index,
+ * no I/O) at wal_last_lsn(), so every
  * change up to that LSN is in it and none after; then, with readers and writers going
  * on, it is written (alex_persist_finish) and the log segments it covers are removed. The
  * checkpointer thread (or, on a manual handle, api_background_step) runs it when the cache is half full of changes
@@ -27,7 +28,7 @@
 int api_checkpoint(alexdb *db)
 {
     pthread_mutex_lock(&db->checkpoint_lock);
-    /* The content is fixed under write_lock (memory copies only); the writes run after. */
+    /* The content is fixed under write_lock (no I/O, no page copies); the writes run after. */
     pthread_mutex_lock(&db->write_lock);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -38,7 +39,7 @@ int api_checkpoint(alexdb *db)
     int rc = alex_persist_begin(db->index, lsn, &job);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     pthread_mutex_unlock(&db->write_lock);
-    /* How long writers (and, for the copy, readers) were held up. */
+    /* How long writers (and, for the tree lock, readers) were held up. */
     uint64_t pause_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
     uint64_t seen = atomic_load(&db->checkpoint_pause_max_ns);
     while (seen < pause_ns && !atomic_compare_exchange_weak(&db->checkpoint_pause_max_ns, &seen, pause_ns)) {

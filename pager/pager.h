@@ -365,7 +365,11 @@ uint64_t pager_frame_page_no(const pager_frame *frame);
 /* Records a change to a pinned frame; lsn is kept as the page's LSN if larger. */
 void pager_mark_dirty(pager *pager, pager_frame *frame, uint64_t lsn);
 
-/* Content latches of a pinned frame (README P5): shared to read, exclusive to change. */
+/*
+ * Content latches of a pinned frame (README P5): shared to read, exclusive to change.
+ * The exclusive latch of a page a begun checkpoint has not copied yet copies it into
+ * that checkpoint before it returns (P15), so every change must be made under it (P9).
+ */
 void pager_latch_shared(pager_frame *frame);
 void pager_latch_exclusive(pager_frame *frame);
 void pager_unlatch(pager_frame *frame);
@@ -411,11 +415,14 @@ int pager_flush(pager *pager) COMMON_WUR;
  * previous checkpoint or this one (the double-write file finishes it at the next open).
  *
  * In two phases, so that changes stop only for the first:
- *  - pager_checkpoint_begin() takes the checkpoint's content: a copy of every dirty
- *    page, and the page count. The caller keeps changes out while it runs (memory
- *    copies only, no I/O). From then on only pages created after it are fresh (P13).
- *  - pager_checkpoint_finish() writes that copy and commits the superblock; changes may
- *    go on meanwhile and stay dirty for the next checkpoint. It always consumes job.
+ *  - pager_checkpoint_begin() fixes the checkpoint's content: every dirty page as it is
+ *    now, and the page count. The caller keeps changes out while it runs; it copies
+ *    nothing and does no I/O, it pins and marks the dirty frames (P15). From then on
+ *    only pages created after it are fresh (P13).
+ *  - pager_checkpoint_finish() copies the pages not copied yet, writes them and commits
+ *    the superblock; changes may go on meanwhile: the first exclusive latch of a page
+ *    not copied yet copies it first (P15), and the change stays dirty for the next
+ *    checkpoint. It always consumes job.
  * One checkpoint at a time: a second begin waits for the first finish. Errors:
  * ALEXDB_READONLY, ALEXDB_NOMEM (begin), ALEXDB_TOOBIG (payload), the I/O errors
  * (finish; the pages stay dirty).
@@ -424,7 +431,8 @@ typedef struct pager_checkpoint_job pager_checkpoint_job;
 int pager_checkpoint_begin(pager *pager, pager_checkpoint_job **job_out) COMMON_WUR;
 int pager_checkpoint_finish(pager *pager, pager_checkpoint_job *job, uint64_t lsn, const void *payload,
                             uint32_t payload_size) COMMON_WUR;
-/* Gives up a begun checkpoint without writing it: its pages stay dirty. */
+/* Gives up a begun checkpoint without writing it: its pages stay dirty, with their latest
+ * content, and the checkpoint's pins are dropped. */
 void pager_checkpoint_cancel(pager *pager, pager_checkpoint_job *job);
 int pager_checkpoint(pager *pager, uint64_t lsn, const void *payload, uint32_t payload_size) COMMON_WUR;
 

@@ -98,11 +98,19 @@ typedef enum pager_frame_state {
 #define PAGER_MAP_CHUNK_SIZE (PAGER_MAP_CHUNK_ENTRIES * 4u) /* one 2 MiB huge page */
 #define PAGER_MAP_CHUNK_COUNT (uint32_t)(PAGER_PAGE_COUNT_MAX >> PAGER_MAP_CHUNK_SHIFT)
 
-/* A frame's dirty word (P13). */
+/*
+ * A frame's dirty word (P13). The checkpoint under way moves DIRTY -> PENDING at its
+ * begin, PENDING -> COPIED when the page is copied into its image (by whichever of the
+ * checkpointer or the next exclusive latcher comes first, P15), COPIED -> CLEAN once
+ * written. A change after the copy sets DIRTY again. Every move out of PENDING is made
+ * under the frame's latch; PENDING is never cleared or set DIRTY without the copy, but
+ * by pager_checkpoint_cancel.
+ */
 typedef enum pager_dirty_state {
     PAGER_CLEAN = 0,
     PAGER_DIRTY = 1,        /* changed since it was last written or copied */
     PAGER_DIRTY_COPIED = 2, /* copied by the checkpoint under way, not yet written */
+    PAGER_DIRTY_PENDING = 3, /* in the checkpoint under way, not yet copied: the job pins it */
 } pager_dirty_state;
 
 /* One cache line: a hit touches this line and the page, nothing else. */
@@ -112,14 +120,15 @@ struct pager_frame {
     _Atomic uint64_t page_no;   /* PAGER_PAGE_NO_NONE when free */
     _Atomic uint32_t latch;     /* PAGER_LATCH_EXCLUSIVE or the reader count; futex word */
     _Atomic uint32_t latch_sleepers; /* threads asleep (or about to be) on latch */
-    _Atomic uint32_t usage;     /* clock usage count, 0..PAGER_USAGE_MAX */
-    _Atomic uint32_t waiters;   /* 1 if a thread may sleep on state (futex) */
     _Atomic uint64_t lsn;       /* the largest LSN passed to pager_mark_dirty */
     uint8_t *data;
+    uint8_t *image;             /* PENDING: its slot in the checkpoint's images (P15) */
     int32_t error;              /* valid in state ERROR */
     uint32_t index;
-    _Atomic uint8_t dirty;      /* pager_dirty_state; change through pager_dirty_* */
     _Atomic uint32_t fresh_epoch; /* == pager.epoch: free in the checkpoint in force (P12) */
+    _Atomic uint8_t usage;      /* clock usage count, 0..PAGER_USAGE_MAX */
+    _Atomic uint8_t waiters;    /* 1 if a thread may sleep on state (futex) */
+    _Atomic uint8_t dirty;      /* pager_dirty_state; change through pager_dirty_* */
 } __attribute__((aligned(64)));
 
 _Static_assert(sizeof(struct pager_frame) == 64, "a frame descriptor is one cache line");
@@ -150,6 +159,10 @@ struct pager {
 
     pthread_mutex_t flush_lock; /* one checkpoint at a time, from its begin to its finish */
     pager_frame **flush_frames; /* the checkpoint's frames, frame_count entries */
+    /* The checkpoints' image buffer (frame_count slots), under flush_lock: made at the
+     * first checkpoint and kept, so its pages are not faulted in (and zeroed) again by
+     * each checkpoint's copies; only the slots the largest checkpoint used are resident. */
+    uint8_t *flush_images;
 
     pthread_mutex_t superblock_lock; /* guards superblock and superblock_slot */
     pager_superblock superblock;
@@ -174,12 +187,22 @@ bool pager_frame_fresh(pager *pager, pager_frame *frame);
 /* Sets / clears f's dirty flag and keeps dirty_count exact; return the old flag. */
 bool pager_dirty_set(pager *pager, pager_frame *frame);
 bool pager_dirty_clear(pager *pager, pager_frame *frame);
-/* A checkpoint's transitions (P13): DIRTY -> COPIED at its begin (true if it was DIRTY);
- * COPIED -> CLEAN once written; COPIED -> DIRTY if the checkpoint failed. */
-bool pager_dirty_copy(pager *pager, pager_frame *frame);
+/*
+ * A checkpoint's transitions (P13, P15): DIRTY -> PENDING at its begin, under the shared
+ * latch (true if it was DIRTY); PENDING -> COPIED by pager_checkpoint_copy_frame;
+ * COPIED -> CLEAN once written; COPIED -> DIRTY if the checkpoint failed (PENDING ->
+ * DIRTY too, under the latch, by pager_checkpoint_cancel).
+ */
+bool pager_dirty_pend(pager *pager, pager_frame *frame);
 void pager_dirty_written(pager *pager, pager_frame *frame);
 void pager_dirty_unwritten(pager *pager, pager_frame *frame);
 /* writeback.c */
+/*
+ * P15: copies a PENDING frame's page into its image slot, sealed with the frame's LSN,
+ * marks it COPIED and drops the checkpoint's pin. The caller holds the frame's latch
+ * (exclusive: pager_latch_exclusive; shared: the checkpointer) and a pin of its own.
+ */
+void pager_checkpoint_copy_frame(pager_frame *frame);
 int pager_writeback_frame(pager *pager, pager_frame *frame) COMMON_WUR;
 /*
  * Writes count sealed page images in place, each at the page number in its own header;

@@ -20,7 +20,8 @@
  * writes back a dirty one first. Pages read with PAGER_PIN_SCAN enter at 0 and are
  * never raised, and a scan's misses look for a victim at 0 before lowering anyone's
  * count, so a long scan recycles its own frames instead of wiping out the hot set
- * (README, "Eviction"). Invariants P1-P11: pager/README.md.
+ * (README, "Eviction"). Taking a frame's exclusive latch copies a page a checkpoint
+ * marked PENDING into it first (P15). Invariants P1-P15: pager/README.md.
  */
 #include "pager_int.h"
 
@@ -237,6 +238,7 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
+    free(p->flush_images);
     free(p->prefetch_buf);
 }
 
@@ -297,7 +299,7 @@ static int clean_victim(pager *p, pager_frame *f)
 static int clock_step(pager *p, pager_frame *f, bool lower)
 {
     if (atomic_load(&f->pin_count) != 0 || atomic_load(&f->state) != PAGER_FRAME_VALID) return 0;
-    uint32_t usage = atomic_load(&f->usage);
+    uint8_t usage = atomic_load(&f->usage);
     if (usage > 0) {
         if (lower) atomic_compare_exchange_weak(&f->usage, &usage, usage - 1);
         return 0;
@@ -360,8 +362,8 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
 {
     if (flags & PIN_PREFETCH) return;
     if (!(flags & PAGER_PIN_SCAN)) {
-        uint32_t usage = atomic_load_explicit(&f->usage, memory_order_relaxed);
-        if (usage < PAGER_USAGE_MAX) atomic_store_explicit(&f->usage, usage + 1, memory_order_relaxed);
+        uint8_t usage = atomic_load_explicit(&f->usage, memory_order_relaxed);
+        if (usage < PAGER_USAGE_MAX) atomic_store_explicit(&f->usage, (uint8_t)(usage + 1), memory_order_relaxed);
     }
     common_counter_add(p->hit_count, 1);
 }
@@ -853,7 +855,8 @@ void pager_discard(pager *p, uint64_t page_no)
     if (found) atomic_fetch_add(&f->pin_count, 1);
     pthread_mutex_unlock(stripe_of(p, page_no));
     if (!found) return;
-    /* The exclusive latch waits out an eviction write-back of this frame (P11). */
+    /* The exclusive latch waits out an eviction write-back of this frame (P11); on a
+     * PENDING page it copies it into the checkpoint and drops the job's pin (P15). */
     pager_latch_exclusive(f);
     pager_dirty_clear(p, f);
     pager_unlatch(f);
@@ -883,6 +886,7 @@ bool pager_frame_fresh(pager *p, pager_frame *f)
 bool pager_dirty_set(pager *p, pager_frame *f)
 {
     uint8_t was = atomic_exchange(&f->dirty, PAGER_DIRTY);
+    ALEXDB_ASSERT(was != PAGER_DIRTY_PENDING); /* P15: the exclusive latch copied it first */
     if (was == PAGER_CLEAN) atomic_fetch_add_explicit(&p->dirty_count, 1, memory_order_relaxed);
     return was != PAGER_CLEAN;
 }
@@ -890,15 +894,19 @@ bool pager_dirty_set(pager *p, pager_frame *f)
 bool pager_dirty_clear(pager *p, pager_frame *f)
 {
     uint8_t was = atomic_exchange(&f->dirty, PAGER_CLEAN);
+    ALEXDB_ASSERT(was != PAGER_DIRTY_PENDING); /* P15: the exclusive latch copied it first */
     if (was != PAGER_CLEAN) atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
     return was != PAGER_CLEAN;
 }
 
-bool pager_dirty_copy(pager *p, pager_frame *f)
+bool pager_dirty_pend(pager *p, pager_frame *f)
 {
     (void)p;
+    ALEXDB_ASSERT(atomic_load(&f->latch) != 0); /* P15: under the shared latch */
     uint8_t expected = PAGER_DIRTY;
-    return atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY_COPIED);
+    bool pended = atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY_PENDING);
+    ALEXDB_ASSERT(pended || expected == PAGER_CLEAN); /* one checkpoint at a time */
+    return pended;
 }
 
 void pager_dirty_written(pager *p, pager_frame *f)
@@ -906,6 +914,7 @@ void pager_dirty_written(pager *p, pager_frame *f)
     /* Fails if the page changed after its copy (DIRTY: the next checkpoint's), or was
      * freed (pager_discard made it CLEAN; the frame may hold another page by now). */
     uint8_t expected = PAGER_DIRTY_COPIED;
+    ALEXDB_ASSERT(atomic_load(&f->dirty) != PAGER_DIRTY_PENDING); /* P15: all copied first */
     if (atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_CLEAN)) {
         atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
     }
@@ -932,6 +941,7 @@ void pager_mark_dirty(pager *p, pager_frame *f, uint64_t lsn)
 {
     ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P1 */
     ALEXDB_ASSERT(atomic_load(&f->state) == PAGER_FRAME_VALID);
+    ALEXDB_ASSERT(atomic_load(&f->latch) == PAGER_LATCH_EXCLUSIVE); /* P9 */
     uint64_t cur = atomic_load(&f->lsn);
     while (cur < lsn && !atomic_compare_exchange_weak(&f->lsn, &cur, lsn)) {
     }
@@ -975,6 +985,12 @@ void pager_latch_exclusive(pager_frame *f)
             latch_sleep(f, word);
             word = 0;
         }
+    }
+    /* P15: the page is still the checkpoint's begin's (every change is made under this
+     * latch, P9): copy it into the checkpoint before the caller changes it. PENDING is
+     * set and left only under a latch, so the latch's acquire makes this load exact. */
+    if (COMMON_UNLIKELY(atomic_load_explicit(&f->dirty, memory_order_relaxed) == PAGER_DIRTY_PENDING)) {
+        pager_checkpoint_copy_frame(f);
     }
 }
 

@@ -1,17 +1,22 @@
 /*
  * writeback.c: writing dirty frames back to the page file.
  *
- * A checkpoint (README P12, P13) runs in two phases. pager_checkpoint_begin(), while
- * the layer above keeps changes out, pins every dirty frame, copies each page under a
- * shared latch into one image buffer, sealed, clearing its dirty mark, and bumps the
- * epoch: that is the checkpoint's content. pager_checkpoint_finish(), while changes go
- * on, writes it: pages free in the checkpoint in force ("fresh") in place, then sync;
- * the others ("live") to the double-write file with a header naming the checkpoint,
- * sync, in place, sync; then the superblock. Adjacent pages go out as one request (up
- * to PAGER_WRITE_RUN_PAGES_MAX pages). A writer that changes a page after its copy
- * marks it dirty again (P9): the change waits for the next checkpoint. The frames stay
- * dirty (COPIED) until their images are in place, so none is evicted and read back
- * stale; only then does the finish mark them clean, unless changed since (P13).
+ * A checkpoint (README P12, P13, P15) runs in two phases. pager_checkpoint_begin(),
+ * while the layer above keeps changes out, pins every dirty frame, gives each a slot in
+ * one image buffer and marks it PENDING, and bumps the epoch: no page is copied there,
+ * so the pause is a pass over the frames. The content is still fixed at that instant:
+ * pager_checkpoint_finish(), while changes go on, first copies each page still PENDING
+ * into its slot under the shared latch, and a writer that takes a PENDING frame's
+ * exclusive latch before it copies it itself (pager_latch_exclusive ->
+ * pager_checkpoint_copy_frame): either way the copy is the begin's page. Whoever
+ * copies marks the frame COPIED and drops the job's pin. Then the finish writes the
+ * images: pages free in the checkpoint in force ("fresh") in place, then sync; the
+ * others ("live") to the double-write file with a header naming the checkpoint, sync,
+ * in place, sync; then the superblock. Adjacent pages go out as one request (up to
+ * PAGER_WRITE_RUN_PAGES_MAX pages). A change after a page's copy marks it dirty again
+ * (P9): it waits for the next checkpoint. The frames stay dirty (COPIED) until their
+ * images are in place, so none is evicted and read back stale; only then does the
+ * finish mark them clean, unless changed since (P13).
  * pager_checkpoint() is both in a row; pager_flush() one that keeps the superblock's
  * LSN and payload.
  *
@@ -26,9 +31,14 @@
 int pager_writeback_frame(pager *p, pager_frame *f)
 {
     ALEXDB_ASSERT(atomic_load(&f->pin_count) > 0); /* P1 */
-    pager_latch_exclusive(f);
+    pager_latch_exclusive(f); /* P15: a PENDING page is copied into its checkpoint first */
     int rc = ALEXDB_OK;
-    if (pager_dirty_clear(p, f)) {
+    /* Only DIRTY and still fresh: a page the checkpoint under way holds (COPIED) or made
+     * live since the clock looked is that checkpoint's to write (P12). Under the
+     * exclusive latch DIRTY leaves only by this exchange. */
+    uint8_t expected = PAGER_DIRTY;
+    if (pager_frame_fresh(p, f) && atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_CLEAN)) {
+        atomic_fetch_sub_explicit(&p->dirty_count, 1, memory_order_relaxed);
         uint64_t page_no = pager_frame_page_no(f);
         pager_page_seal(f->data, page_no, atomic_load(&f->lsn));
         pager_io_req req = {.buf = f->data, .offset = page_no * PAGER_PAGE_SIZE,
@@ -70,19 +80,18 @@ static uint32_t collect_dirty(pager *p, uint32_t *fresh_out)
     return fresh + live;
 }
 
-/* Copies and seals the frames' pages into images (one page each), marking them COPIED (P13). */
-static void copy_images(pager *p, pager_frame **frames, uint32_t count, uint8_t *images)
+void pager_checkpoint_copy_frame(pager_frame *f)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        pager_frame *f = frames[i];
-        uint8_t *dst = images + (size_t)i * PAGER_PAGE_SIZE;
-        pager_latch_shared(f);
-        pager_dirty_copy(p, f);
-        memcpy(dst, f->data, PAGER_PAGE_SIZE);
-        uint64_t lsn = atomic_load(&f->lsn);
-        pager_unlatch(f);
-        pager_page_seal(dst, pager_frame_page_no(f), lsn);
-    }
+    ALEXDB_ASSERT(atomic_load_explicit(&f->latch, memory_order_relaxed) != 0); /* P15 */
+    uint8_t *dst = f->image;
+    memcpy(dst, f->data, PAGER_PAGE_SIZE);
+    /* P15: no change since the begin, so this is the begin's LSN too (P9). */
+    pager_page_seal(dst, pager_frame_page_no(f), atomic_load(&f->lsn));
+    uint8_t expected = PAGER_DIRTY_PENDING;
+    bool copied = atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY_COPIED);
+    ALEXDB_ASSERT(copied); /* P15: PENDING is left only under the latch */
+    uint32_t pins = atomic_fetch_sub(&f->pin_count, 1); /* the job's pin */
+    ALEXDB_ASSERT(pins >= 2 && !(pins & PAGER_PIN_LOCKED)); /* P1, P5: the caller's own pin stays */
 }
 
 int pager_write_images(pager *p, uint8_t *images, uint32_t count)
@@ -110,16 +119,45 @@ int pager_write_images(pager *p, uint8_t *images, uint32_t count)
 }
 
 /*
- * A checkpoint under way (P12, P13): the dirty frames it pinned (p->flush_frames, the
- * fresh ones first, each group by page number), their sealed images taken at the start,
- * and the allocation high-water mark then. p->flush_lock is held from begin to finish.
+ * A checkpoint under way (P12, P13, P15): the dirty frames it took (p->flush_frames, the
+ * fresh ones first, each group by page number), one image slot each, the page held in
+ * each slot, and the allocation high-water mark at the begin. A frame still PENDING is
+ * pinned by the job; its copy drops that pin. p->flush_lock is held from begin to finish.
  */
 struct pager_checkpoint_job {
     uint32_t count;
     uint32_t fresh;
-    uint8_t *images;
+    uint8_t *images;    /* p->flush_images; slot i: flush_frames[i]'s page, sealed, once copied */
+    uint64_t *page_nos; /* slot i's page number, to find its frame again */
     uint64_t page_count;
 };
+
+/*
+ * Gives each collected frame its slot and marks it PENDING, under its shared latch so
+ * that no exclusive holder (the clock sealing a victim) is inside; the job keeps the
+ * collect's pin (P15). A frame cleaned since the collect (the clock wrote a fresh page
+ * back) is left out and unpinned.
+ */
+static void pend_frames(pager *p, pager_checkpoint_job *job, uint32_t collected, uint32_t fresh)
+{
+    uint32_t count = 0;
+    job->fresh = 0;
+    for (uint32_t i = 0; i < collected; i++) {
+        pager_frame *f = p->flush_frames[i];
+        pager_latch_shared(f);
+        f->image = job->images + (size_t)count * PAGER_PAGE_SIZE;
+        bool pended = pager_dirty_pend(p, f);
+        pager_unlatch(f);
+        if (!pended) {
+            pager_unpin(p, f);
+            continue;
+        }
+        job->page_nos[count] = pager_frame_page_no(f);
+        p->flush_frames[count++] = f;
+        if (i < fresh) job->fresh++;
+    }
+    job->count = count;
+}
 
 int pager_checkpoint_begin(pager *p, pager_checkpoint_job **job_out)
 {
@@ -129,18 +167,24 @@ int pager_checkpoint_begin(pager *p, pager_checkpoint_job **job_out)
     pager_checkpoint_job *job = calloc(1, sizeof(*job));
     if (job == NULL) return common_error(ALEXDB_NOMEM, "checkpoint: out of memory");
     pthread_mutex_lock(&p->flush_lock);
-    job->count = collect_dirty(p, &job->fresh);
-    if (job->count > 0 &&
-        posix_memalign((void **)&job->images, PAGER_PAGE_SIZE, (size_t)job->count * PAGER_PAGE_SIZE) != 0) {
-        for (uint32_t i = 0; i < job->count; i++) pager_unpin(p, p->flush_frames[i]);
-        pthread_mutex_unlock(&p->flush_lock);
-        uint32_t count = job->count;
-        free(job);
-        return common_error(ALEXDB_NOMEM, "checkpoint: out of memory for %u page images", count);
+    uint32_t fresh = 0;
+    uint32_t collected = collect_dirty(p, &fresh);
+    if (collected > 0 && p->flush_images == NULL &&
+        posix_memalign((void **)&p->flush_images, PAGER_PAGE_SIZE, (size_t)p->frame_count * PAGER_PAGE_SIZE) != 0) {
+        p->flush_images = NULL;
     }
-    copy_images(p, p->flush_frames, job->count, job->images);
-    /* P13: COPIED frames stay dirty, so unpinned they are neither evicted nor read back. */
-    for (uint32_t i = 0; i < job->count; i++) pager_unpin(p, p->flush_frames[i]);
+    job->images = p->flush_images;
+    if (collected > 0 &&
+        (p->flush_images == NULL ||
+         (job->page_nos = malloc((size_t)collected * sizeof(*job->page_nos))) == NULL)) {
+        for (uint32_t i = 0; i < collected; i++) pager_unpin(p, p->flush_frames[i]);
+        pthread_mutex_unlock(&p->flush_lock);
+        free(job->page_nos);
+        free(job);
+        return common_error(ALEXDB_NOMEM, "checkpoint: out of memory for %u page images", collected);
+    }
+    /* P15: no copy here; the pages are copied after the caller lets changes go on. */
+    pend_frames(p, job, collected, fresh);
     job->page_count = atomic_load(&p->page_count);
     /* P13: every page cached now belongs to the checkpoint being made; only pages
      * created from here on are fresh (free in both it and the one in force). */
@@ -149,12 +193,51 @@ int pager_checkpoint_begin(pager *p, pager_checkpoint_job **job_out)
     return ALEXDB_OK;
 }
 
+/*
+ * P15: copies every page still PENDING into its slot, under the shared latch. A frame
+ * not PENDING was copied already: by an exclusive latcher (a writer, the clock, or
+ * pager_discard before it dropped the page), whose copy precedes its move out of PENDING;
+ * every later move of the dirty word is a read-modify-write, so the load that sees it
+ * also sees the copy (release sequence).
+ */
+static void copy_pending(pager *p, pager_checkpoint_job *job)
+{
+    for (uint32_t i = 0; i < job->count; i++) {
+        pager_frame *f = p->flush_frames[i];
+        if (atomic_load(&f->dirty) != PAGER_DIRTY_PENDING) continue;
+        /* Still PENDING, so still pinned by the job and holding its page: this pin holds. */
+        bool pinned = pager_pool_try_pin(p, f, job->page_nos[i]);
+        ALEXDB_ASSERT(pinned || atomic_load(&f->dirty) != PAGER_DIRTY_PENDING);
+        if (!pinned) continue;
+        pager_latch_shared(f);
+        if (atomic_load_explicit(&f->dirty, memory_order_relaxed) == PAGER_DIRTY_PENDING) {
+            pager_checkpoint_copy_frame(f);
+        }
+        pager_unlatch(f);
+        pager_unpin(p, f);
+    }
+}
+
 void pager_checkpoint_cancel(pager *p, pager_checkpoint_job *job)
 {
     ALEXDB_ASSERT(p != NULL && job != NULL);
-    for (uint32_t i = 0; i < job->count; i++) pager_dirty_unwritten(p, p->flush_frames[i]);
+    for (uint32_t i = 0; i < job->count; i++) {
+        pager_frame *f = p->flush_frames[i];
+        /* P15: an uncopied page goes back to DIRTY, under the latch, and the job's pin goes
+         * (a PENDING frame is pinned by the job and holds its page: the pin holds). */
+        if (atomic_load(&f->dirty) == PAGER_DIRTY_PENDING && pager_pool_try_pin(p, f, job->page_nos[i])) {
+            pager_latch_shared(f);
+            uint8_t expected = PAGER_DIRTY_PENDING;
+            if (atomic_compare_exchange_strong(&f->dirty, &expected, PAGER_DIRTY)) pager_unpin(p, f);
+            pager_unlatch(f);
+            pager_unpin(p, f);
+        }
+        /* No latcher may copy into the images once the job is gone (the buffer is reused). */
+        ALEXDB_ASSERT(atomic_load(&f->dirty) != PAGER_DIRTY_PENDING);
+        pager_dirty_unwritten(p, f);
+    }
     pthread_mutex_unlock(&p->flush_lock);
-    free(job->images);
+    free(job->page_nos);
     free(job);
 }
 
@@ -173,6 +256,7 @@ int pager_checkpoint_finish(pager *p, pager_checkpoint_job *job, uint64_t lsn, c
         rc = common_error(ALEXDB_TOOBIG, "checkpoint payload of %u bytes (at most %u)", payload_size,
                           PAGER_SUPERBLOCK_PAYLOAD_SIZE_MAX);
     }
+    if (rc == ALEXDB_OK) copy_pending(p, job);
     uint32_t live_count = job->count - job->fresh;
     uint8_t *live = live_count > 0 ? job->images + (size_t)job->fresh * PAGER_PAGE_SIZE : NULL;
     if (rc == ALEXDB_OK) rc = pager_write_images(p, job->images, job->fresh);
@@ -189,7 +273,7 @@ int pager_checkpoint_finish(pager *p, pager_checkpoint_job *job, uint64_t lsn, c
     for (uint32_t i = 0; i < job->count; i++) pager_dirty_written(p, p->flush_frames[i]);
     rc = pager_superblock_commit_at(p, job->page_count, lsn, payload, payload_size);
     pthread_mutex_unlock(&p->flush_lock);
-    free(job->images);
+    free(job->page_nos);
     free(job);
     return rc;
 }

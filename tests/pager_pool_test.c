@@ -1,6 +1,7 @@
 /*
  * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads, prefetch,
- * eviction, scan resistance, detection of bad pages, and concurrent pins. Run once per
+ * eviction (which never takes a frame a checkpoint has yet to copy), scan resistance,
+ * detection of bad pages, and concurrent pins. Run once per
  * backend (ALEXDB_TEST_BACKEND).
  */
 #include "testutil.h"
@@ -592,6 +593,41 @@ static void test_discard(void **state)
     expect_page(fx->p, 3, 15); /* the discarded dirty change (salt 14) never reached disk */
 }
 
+/*
+ * P15: frames a begun checkpoint has not copied yet are pinned by it, so reads that cycle
+ * the clock through the cache several times never evict them; the checkpoint then
+ * writes the begin's pages.
+ */
+static void test_clock_skips_pending(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 200, 1);
+    for (uint64_t page_no = 2; page_no < 18; page_no++) {
+        pager_frame *f = NULL;
+        assert_int_equal(pager_pin(fx->p, page_no, 0, &f), ALEXDB_OK);
+        pager_latch_exclusive(f);
+        tu_fill_body(pager_frame_data(f), page_no, 2);
+        pager_mark_dirty(fx->p, f, 2);
+        pager_unlatch(f);
+        pager_unpin(fx->p, f);
+    }
+    pager_checkpoint_job *job = NULL;
+    assert_int_equal(pager_checkpoint_begin(fx->p, &job), ALEXDB_OK);
+    pager_stats before, after;
+    pager_stats_get(fx->p, &before);
+    for (int round = 0; round < 3; round++) {
+        for (uint64_t page_no = 18; page_no < 202; page_no++) expect_page(fx->p, page_no, 1);
+    }
+    pager_stats_get(fx->p, &after);
+    assert_true(after.eviction_count - before.eviction_count >= 3 * 184 - SMALL_CACHE_FRAMES);
+    for (uint64_t page_no = 2; page_no < 18; page_no++) expect_page(fx->p, page_no, 2);
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(before.miss_count, after.miss_count); /* all 16 still cached */
+    assert_int_equal(pager_checkpoint_finish(fx->p, job, 2, NULL, 0), ALEXDB_OK);
+    reopen(fx, SMALL_CACHE_FRAMES);
+    for (uint64_t page_no = 2; page_no < 18; page_no++) expect_page(fx->p, page_no, 2);
+}
+
 /* A cache below the minimum is refused at open with ALEXDB_INVALID. */
 static void test_cache_too_small(void **state)
 {
@@ -625,6 +661,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_skips_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_coalesces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefetch_bad_page, setup, teardown),
