@@ -96,11 +96,12 @@ void pager_checkpoint_copy_frame(pager_frame *f)
 
 int pager_write_images(pager *p, uint8_t *images, uint32_t count)
 {
-    pager_io_req reqs[PAGER_IO_BATCH_MAX];
+    _Static_assert(PAGER_IMAGE_WRITE_DEPTH <= PAGER_IO_BATCH_MAX, "one submission per batch");
+    pager_io_req reqs[PAGER_IMAGE_WRITE_DEPTH];
     int rc = ALEXDB_OK;
     for (uint32_t next = 0; next < count && rc == ALEXDB_OK;) {
         uint32_t req_count = 0;
-        while (next < count && req_count < PAGER_IO_BATCH_MAX) {
+        while (next < count && req_count < PAGER_IMAGE_WRITE_DEPTH) {
             uint64_t page_no = pager_page_no(images + (size_t)next * PAGER_PAGE_SIZE);
             uint32_t len = 1;
             while (next + len < count && len < PAGER_WRITE_RUN_PAGES_MAX &&
