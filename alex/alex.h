@@ -43,7 +43,7 @@ int alex_persist_finish(alex_index *index, alex_persist_job *job) COMMON_WUR;
 /* The checkpoint LSN of the index on disk (the superblock in force). */
 uint64_t alex_checkpoint_lsn(alex_index *index);
 
-/* True when changes fill half the cache: they can only leave it by a checkpoint (P12). */
+/* True when changes fill 3/4 of the cache: they can only leave it by a checkpoint (P12). */
 bool alex_needs_checkpoint(alex_index *index);
 
 /* The database's random identity, chosen when the page file was created. */

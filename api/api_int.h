@@ -56,7 +56,7 @@ struct alexdb {
     pthread_mutex_t checkpointer_lock;
     pthread_cond_t checkpointer_cond;
     bool checkpointer_stop;          /* under checkpointer_lock */
-    _Atomic bool checkpoint_wanted;  /* a writer saw the cache half full of changes */
+    _Atomic bool checkpoint_wanted;  /* a writer saw the cache 3/4 full of changes */
     struct alexdb *next_closed;
 };
 
@@ -141,7 +141,7 @@ int api_open_with(const char *dir, const alexdb_options *opts, const pager_env *
 /*
  * One pass of the background work a manual handle does not do by itself: the log's
  * interval sync (if options.sync_interval_ms), then a checkpoint if the checkpointer
- * would take one now (asked for, the cache half full of changes, or the log grown).
+ * would take one now (asked for, the cache 3/4 full of changes, or the log grown).
  * Returns the first error; a failed checkpoint fails the handle as in the thread.
  */
 int api_background_step(alexdb *db) COMMON_WUR;

@@ -12,7 +12,7 @@
  * no I/O) at wal_last_lsn(), so every
  * change up to that LSN is in it and none after; then, with readers and writers going
  * on, it is written (alex_persist_finish) and the log segments it covers are removed. The
- * checkpointer thread (or, on a manual handle, api_background_step) runs it when the cache is half full of changes
+ * checkpointer thread (or, on a manual handle, api_background_step) runs it when the cache is 3/4 full of changes
  * (pager P12: they can only leave the cache through a checkpoint) or when the log has
  * grown by API_CHECKPOINT_LOG_BYTES since the last one, which bounds recovery time.
  *

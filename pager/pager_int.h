@@ -90,7 +90,7 @@ typedef enum pager_frame_state {
 /*
  * Requests a checkpoint keeps in flight for its in-place writes (pager_write_images).
  * Every one queues on the device ahead of a commit's log write: with 256 in flight,
- * bench/jobs/durable.job's 32 writers (64 MiB cache, a checkpoint every 0.2-0.4 s) had a
+ * bench/jobs/durable32.job's 32 writers (64 MiB cache, a checkpoint every 0.2-0.4 s) had a
  * p99 of 3.0-3.4 ms; with 16, 1.7-2.1 ms at the same rate (pager/README "Write-back").
  */
 #define PAGER_IMAGE_WRITE_DEPTH 16u

@@ -929,7 +929,7 @@ void pager_dirty_unwritten(pager *p, pager_frame *f)
 
 uint32_t pager_dirty_budget(pager *p)
 {
-    return p->frame_count / 2;
+    return p->frame_count / 4 * 3;
 }
 
 bool pager_checkpoint_due(pager *p)
