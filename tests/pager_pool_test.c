@@ -1,6 +1,7 @@
 /*
  * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads, prefetch,
  * eviction (which never takes a frame a checkpoint has yet to copy), scan resistance,
+ * the dirty budget (3/4 of the frames),
  * detection of bad pages, and concurrent pins. Run once per
  * backend (ALEXDB_TEST_BACKEND).
  */
@@ -628,6 +629,27 @@ static void test_clock_skips_pending(void **state)
     for (uint64_t page_no = 2; page_no < 18; page_no++) expect_page(fx->p, page_no, 2);
 }
 
+/* A checkpoint is due once more than 3/4 of the frames are dirty, and not after it. */
+static void test_checkpoint_due_at_three_quarters(void **state)
+{
+    fixture *fx = *state;
+    assert_int_equal(pager_dirty_budget(fx->p), SMALL_CACHE_FRAMES / 4 * 3);
+    uint64_t first = 0;
+    assert_int_equal(pager_extend(fx->p, SMALL_CACHE_FRAMES - 4, &first), ALEXDB_OK);
+    for (uint32_t i = 0; i < SMALL_CACHE_FRAMES - 4; i++) {
+        pager_frame *f = NULL;
+        assert_int_equal(pager_pin_new(fx->p, first + i, PAGER_KIND_RAW, &f), ALEXDB_OK);
+        pager_latch_exclusive(f);
+        tu_fill_body(pager_frame_data(f), first + i, 1);
+        pager_mark_dirty(fx->p, f, 1);
+        pager_unlatch(f);
+        pager_unpin(fx->p, f);
+        assert_int_equal(pager_checkpoint_due(fx->p), i + 1 > SMALL_CACHE_FRAMES / 4 * 3);
+    }
+    assert_int_equal(pager_flush(fx->p), ALEXDB_OK);
+    assert_false(pager_checkpoint_due(fx->p));
+}
+
 /* A cache below the minimum is refused at open with ALEXDB_INVALID. */
 static void test_cache_too_small(void **state)
 {
@@ -659,6 +681,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writes_and_evictions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_error_recycles_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_due_at_three_quarters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_skips_pending, setup, teardown),

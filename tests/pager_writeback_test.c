@@ -1,6 +1,6 @@
 /*
  * pager_writeback_test.c: write-back of dirty pages (pager/writeback.c): page order,
- * adjacent pages merged into one write, pages changed during a flush kept dirty, a
+ * adjacent pages merged into one write, at most 16 writes in flight, pages changed during a flush kept dirty, a
  * failed write keeping pages dirty, and a checkpoint's two phases (P13, P15) with
  * changes, a freed page and a new page between them, a failed finish and a cancel, and
  * writer threads racing checkpoints. Run once per backend.
@@ -77,6 +77,37 @@ static void test_adjacent_pages_merge(void **state)
         assert_int_equal(pager_page_lsn(pager_frame_data(f)), 1);
         pager_unpin(p, f);
     }
+    pager_close(p);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
+/* Submissions of a flush of count new pages, no two adjacent: one write request each. */
+static uint64_t flush_submits(pager *p, uint32_t count)
+{
+    uint64_t first = 0;
+    assert_int_equal(pager_extend(p, 2 * count, &first), ALEXDB_OK);
+    for (uint32_t i = 0; i < count; i++) dirty_page(p, first + 2 * i, 1, 1);
+    pager_stats before, after;
+    pager_stats_get(p, &before);
+    assert_int_equal(pager_flush(p), ALEXDB_OK);
+    pager_stats_get(p, &after);
+    assert_int_equal(after.dirty_write_count - before.dirty_write_count, count);
+    return after.io.submit_count - before.io.submit_count;
+}
+
+/* A checkpoint keeps at most PAGER_IMAGE_WRITE_DEPTH (16) page writes in flight. */
+static void test_write_depth(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "pages");
+    pager *p = open_new(path, 256);
+    assert_int_equal(pager_superblock_commit(p, 0, NULL, 0), ALEXDB_OK);
+    uint64_t sixteen = flush_submits(p, 16);
+    assert_int_equal(flush_submits(p, 17), sixteen + 1);
+    assert_int_equal(flush_submits(p, 48), sixteen + 2);
     pager_close(p);
     tu_rmrf(dir);
     free(path);
@@ -487,6 +518,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adjacent_pages_merge),
         cmocka_unit_test(test_flush_during_writes),
+        cmocka_unit_test(test_write_depth),
         cmocka_unit_test(test_failed_write_keeps_dirty),
         cmocka_unit_test(test_changes_between_begin_and_finish),
         cmocka_unit_test(test_change_after_begin_copies_first),
