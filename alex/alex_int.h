@@ -398,6 +398,9 @@ uint32_t alex_inner_node_child_index(const alex_inner_node *node, uint32_t slot)
 alex_ref *alex_inner_node_children(const alex_inner_node *node);
 /* The first slot of child index; the slot count for index == child_count. */
 uint32_t alex_inner_node_run_start(const alex_inner_node *node, uint32_t index);
+/* The first slot after slot where a run starts, or the slot count: a walk over the runs
+ * in order is then one pass over the bitmap (run_start is a search per call). */
+uint32_t alex_inner_node_next_run_start(const alex_inner_node *node, uint32_t slot);
 /* A new node of 2^slot_count_log2 slots and child_count runs, all unset (set_run each, then seal). */
 int alex_inner_node_new(alex_inner *inner, uint32_t slot_count_log2, uint32_t child_count,
                         uint32_t *index_out) COMMON_WUR;

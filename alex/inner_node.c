@@ -99,6 +99,21 @@ uint32_t alex_inner_node_run_start(const alex_inner_node *node, uint32_t index)
     return lo * 64 + select_in_word(node->starts.heap[lo], index - ranks[lo]);
 }
 
+uint32_t alex_inner_node_next_run_start(const alex_inner_node *node, uint32_t slot)
+{
+    uint32_t slot_count = slot_count_of(node);
+    ALEXDB_ASSERT(slot < slot_count);
+    const uint64_t *words = start_words(node);
+    uint32_t word_count = slot_count > 64 ? slot_count >> 6 : 1;
+    uint32_t w = slot >> 6;
+    uint64_t bits = words[w] & ~(((uint64_t)2 << (slot & 63)) - 1); /* bits after slot%64 */
+    while (bits == 0) {
+        if (++w == word_count) return slot_count;
+        bits = words[w];
+    }
+    return COMMON_MIN((w << 6) + (uint32_t)__builtin_ctzll(bits), slot_count);
+}
+
 static void ranks_rebuild(alex_inner_node *node)
 {
     if (node->slot_count_log2 <= 6) return;

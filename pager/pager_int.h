@@ -166,6 +166,7 @@ struct pager {
 
     pthread_mutex_t flush_lock; /* one checkpoint at a time, from its begin to its finish */
     pager_frame **flush_frames; /* the checkpoint's frames, frame_count entries */
+    uint64_t *flush_keys;       /* 2 x frame_count: collect_dirty's sort keys and scratch */
     /* The checkpoints' image buffer (frame_count slots), under flush_lock: made at the
      * first checkpoint and kept, so its pages are not faulted in (and zeroed) again by
      * each checkpoint's copies; only the slots the largest checkpoint used are resident. */

@@ -198,7 +198,9 @@ int pager_pool_init(pager *p)
     p->map_chunks = calloc(PAGER_MAP_CHUNK_COUNT, sizeof(*p->map_chunks));
     p->free_stack = malloc(p->frame_count * sizeof(*p->free_stack));
     p->flush_frames = malloc(p->frame_count * sizeof(*p->flush_frames));
-    if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL) {
+    p->flush_keys = malloc(2 * (size_t)p->frame_count * sizeof(*p->flush_keys));
+    if (p->map_chunks == NULL || p->free_stack == NULL || p->flush_frames == NULL ||
+        p->flush_keys == NULL) {
         return common_error(ALEXDB_NOMEM, "buffer pool: out of memory for %u frames", p->frame_count);
     }
     int rc = frames_alloc(p);
@@ -238,6 +240,7 @@ void pager_pool_destroy(pager *p)
     free(p->map_chunks);
     free(p->free_stack);
     free(p->flush_frames);
+    free(p->flush_keys);
     free(p->flush_images);
     free(p->prefetch_buf);
 }

