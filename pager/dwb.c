@@ -62,10 +62,13 @@ static uint64_t images_checksum(const uint8_t *images, uint32_t count)
 
 static int dwb_open(pager *p, bool create)
 {
-    if (p->dwb != NULL) return ALEXDB_OK;
+    if (atomic_load(&p->dwb) != NULL) return ALEXDB_OK;
     char path[PAGER_PATH_SIZE_MAX];
     dwb_path(p, path, sizeof(path));
-    return pager_file_open(&p->config.env, path, create ? PAGER_OPEN_CREATE : 0, &p->dwb);
+    pager_file *file = NULL;
+    int rc = pager_file_open(&p->config.env, path, create ? PAGER_OPEN_CREATE : 0, &file);
+    if (rc == ALEXDB_OK) atomic_store(&p->dwb, file); /* pager_stats_get reads it */
+    return rc;
 }
 
 int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t page_count,
@@ -92,12 +95,12 @@ int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t pa
     common_store_u64le(header + DWB_IMAGES_CHECKSUM_OFFSET, sum);
     if (payload_size > 0) memcpy(header + DWB_PAYLOAD_OFFSET, payload, payload_size);
     pager_page_seal(header, 0, lsn);
-    pager_io_req reqs[PAGER_IO_BATCH_MAX];
+    pager_io_req reqs[PAGER_DWB_WRITE_DEPTH];
     uint32_t req_count = 0;
     reqs[req_count++] = (pager_io_req){.buf = header, .offset = 0, .size = PAGER_PAGE_SIZE,
                                        .op = PAGER_IO_WRITE};
     for (uint32_t done = 0; done < count && rc == ALEXDB_OK;) {
-        while (done < count && req_count < PAGER_IO_BATCH_MAX) {
+        while (done < count && req_count < PAGER_DWB_WRITE_DEPTH) {
             uint32_t len = COMMON_MIN(count - done, PAGER_WRITE_RUN_PAGES_MAX);
             reqs[req_count++] = (pager_io_req){
                 .buf = (uint8_t *)images + (size_t)done * PAGER_PAGE_SIZE,

@@ -91,7 +91,7 @@ void pager_close(pager *p)
 {
     if (p == NULL) return;
     pager_pool_destroy(p);
-    pager_file_close(p->dwb);
+    pager_file_close(atomic_load(&p->dwb));
     pager_file_close(p->file);
     free(p->hit_count);
     free(p);
@@ -210,6 +210,9 @@ void pager_stats_get(pager *p, pager_stats *stats_out)
 {
     ALEXDB_ASSERT(p != NULL && stats_out != NULL);
     pager_file_stats(p->file, &stats_out->io);
+    pager_file *dwb = atomic_load(&p->dwb);
+    if (dwb != NULL) pager_file_stats(dwb, &stats_out->dwb_io);
+    else memset(&stats_out->dwb_io, 0, sizeof(stats_out->dwb_io));
     stats_out->hit_count = common_counter_sum(p->hit_count);
     stats_out->miss_count = atomic_load_explicit(&p->miss_count, memory_order_relaxed);
     stats_out->eviction_count = atomic_load_explicit(&p->eviction_count, memory_order_relaxed);

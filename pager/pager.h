@@ -493,6 +493,7 @@ int pager_superblock_commit(pager *pager, uint64_t lsn, const void *payload,
 
 typedef struct pager_stats {
     pager_io_stats io;        /* the page file's I/O */
+    pager_io_stats dwb_io;    /* the double-write file's (zero until its first use) */
     uint64_t hit_count;       /* pins served from the cache */
     uint64_t miss_count;      /* pins that read the page */
     uint64_t eviction_count;

@@ -94,6 +94,13 @@ typedef enum pager_frame_state {
  * p99 of 3.0-3.4 ms; with 16, 1.7-2.1 ms at the same rate (pager/README "Write-back").
  */
 #define PAGER_IMAGE_WRITE_DEPTH 16u
+/*
+ * The same for the double-write file's writes, which are long runs (up to 1 MiB each):
+ * 4 in flight, not 256 (the whole file at once). A commit's fdatasync flushes whatever
+ * of them has completed; with all of them in flight, single fdatasyncs took up to 12.7
+ * ms and durable32.job's 99.99th percentile was 16-20 ms (pager/README "Write-back").
+ */
+#define PAGER_DWB_WRITE_DEPTH 4u
 #define PAGER_STRIPE_COUNT 64u
 /* pin_count of a frame no fast-path pin may take: FREE, claimed, or being evicted (P4). */
 #define PAGER_PIN_LOCKED (1u << 31)
@@ -178,7 +185,7 @@ struct pager {
 
     _Atomic uint64_t dirty_count; /* frames with dirty set */
     _Atomic uint32_t epoch;     /* checkpoints committed + 1: a commit makes every page live */
-    pager_file *dwb;            /* the double-write file, opened at its first use */
+    _Atomic(pager_file *) dwb;  /* the double-write file, opened at its first use */
     common_counter *hit_count; /* every pin served from the cache: a hot path */
     _Atomic uint64_t miss_count;
     _Atomic uint64_t eviction_count;

@@ -2,7 +2,8 @@
  * pager_dwb_test.c: crash-atomic checkpoints (pager/dwb.c, README P12). The power is cut
  * at every I/O of a checkpoint in turn, with unsynced writes kept, dropped or torn at
  * 512-byte sectors; every reopen must find the old checkpoint or the new one whole,
- * never a mix, and some must have been finished from the double-write file.
+ * never a mix, and some must have been finished from the double-write file. Its writes
+ * keep at most 4 requests in flight.
  */
 #include "testutil.h"
 
@@ -163,11 +164,55 @@ static void test_stale_file_ignored(void **state)
     free(dir);
 }
 
+/* Submissions of a checkpoint of pages [first, first + count), each changed to salt. */
+static uint64_t checkpoint_submits(pager *p, uint64_t first, uint32_t count, uint64_t salt)
+{
+    for (uint64_t i = 0; i < count; i++) write_page(p, first + i, salt, false);
+    pager_stats before, after;
+    pager_stats_get(p, &before);
+    assert_int_equal(pager_checkpoint(p, salt, "D", 1), ALEXDB_OK);
+    pager_stats_get(p, &after);
+    assert_int_equal(after.dwb_io.write_bytes - before.dwb_io.write_bytes, (count + 1) * PAGER_PAGE_SIZE);
+    return after.dwb_io.submit_count - before.dwb_io.submit_count;
+}
+
+/*
+ * The double-write file's writes (the header, then runs of up to 256 images) go out at
+ * most 4 at a time: 768 live pages take one submission there (header + 3 runs), 769
+ * take two.
+ */
+static void test_write_depth(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char *path = tu_path(dir, "pages");
+    pager_config config;
+    pager_config_init(&config);
+    config.env.backend = PAGER_BACKEND_POSIX;
+    config.cache_bytes = 1024u * PAGER_PAGE_SIZE;
+    pager *p = NULL;
+    assert_int_equal(pager_open(path, &config, &p), ALEXDB_OK);
+    uint64_t first = 0;
+    assert_int_equal(pager_extend(p, 769, &first), ALEXDB_OK);
+    for (uint64_t i = 0; i < 769; i++) write_page(p, first + i, 1, true);
+    assert_int_equal(pager_checkpoint(p, 1, "A", 1), ALEXDB_OK); /* now live */
+    assert_int_equal(checkpoint_submits(p, first, 768, 2), 1);
+    assert_int_equal(checkpoint_submits(p, first, 769, 3), 2);
+    pager_close(p);
+    p = open_with(path, &config.env);
+    for (uint64_t i = 0; i < 769; i += 64) assert_true(page_has(p, first + i, 3));
+    pager_close(p);
+    tu_rmrf(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_powercut_at_every_io),
         cmocka_unit_test(test_stale_file_ignored),
+        cmocka_unit_test(test_write_depth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
