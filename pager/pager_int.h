@@ -95,6 +95,14 @@ typedef enum pager_frame_state {
  */
 #define PAGER_IMAGE_WRITE_DEPTH 16u
 /*
+ * Frames pager_dirty_budget() leaves for clean pages however small the pool: half of
+ * the smallest pool (PAGER_CACHE_SIZE_MIN), as the budget of half the pool left before.
+ * A quarter of a small pool was too little: a background checkpoint makes every dirty
+ * page live (not evictable) until it finishes, and with 16 frames left an index change
+ * running beside it found no frame (ALEXDB_FULL).
+ */
+#define PAGER_CLEAN_FRAMES_MIN 32u
+/*
  * The same for the double-write file's writes, which are long runs (up to 1 MiB each):
  * 4 in flight, not 256 (the whole file at once). A commit's fdatasync flushes whatever
  * of them has completed; with all of them in flight, single fdatasyncs took up to 12.7

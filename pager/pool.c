@@ -932,7 +932,9 @@ void pager_dirty_unwritten(pager *p, pager_frame *f)
 
 uint32_t pager_dirty_budget(pager *p)
 {
-    return p->frame_count / 4 * 3;
+    /* README "Write-back": three quarters, but at least PAGER_CLEAN_FRAMES_MIN left over. */
+    uint32_t left = COMMON_MAX(p->frame_count / 4, PAGER_CLEAN_FRAMES_MIN);
+    return p->frame_count > left ? p->frame_count - left : 0;
 }
 
 bool pager_checkpoint_due(pager *p)

@@ -1,7 +1,7 @@
 /*
  * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads, prefetch,
  * eviction (which never takes a frame a checkpoint has yet to copy), scan resistance,
- * the dirty budget (3/4 of the frames),
+ * the dirty budget (3/4 of the frames, at least 32 left),
  * detection of bad pages, and concurrent pins. Run once per
  * backend (ALEXDB_TEST_BACKEND).
  */
@@ -629,14 +629,14 @@ static void test_clock_skips_pending(void **state)
     for (uint64_t page_no = 2; page_no < 18; page_no++) expect_page(fx->p, page_no, 2);
 }
 
-/* A checkpoint is due once more than 3/4 of the frames are dirty, and not after it. */
-static void test_checkpoint_due_at_three_quarters(void **state)
+/* After a reopen with frames, a checkpoint is due once more than budget frames are dirty. */
+static void check_budget(fixture *fx, uint32_t frames, uint32_t budget)
 {
-    fixture *fx = *state;
-    assert_int_equal(pager_dirty_budget(fx->p), SMALL_CACHE_FRAMES / 4 * 3);
+    reopen(fx, frames);
+    assert_int_equal(pager_dirty_budget(fx->p), budget);
     uint64_t first = 0;
-    assert_int_equal(pager_extend(fx->p, SMALL_CACHE_FRAMES - 4, &first), ALEXDB_OK);
-    for (uint32_t i = 0; i < SMALL_CACHE_FRAMES - 4; i++) {
+    assert_int_equal(pager_extend(fx->p, budget + 4, &first), ALEXDB_OK);
+    for (uint32_t i = 0; i < budget + 4; i++) {
         pager_frame *f = NULL;
         assert_int_equal(pager_pin_new(fx->p, first + i, PAGER_KIND_RAW, &f), ALEXDB_OK);
         pager_latch_exclusive(f);
@@ -644,10 +644,20 @@ static void test_checkpoint_due_at_three_quarters(void **state)
         pager_mark_dirty(fx->p, f, 1);
         pager_unlatch(f);
         pager_unpin(fx->p, f);
-        assert_int_equal(pager_checkpoint_due(fx->p), i + 1 > SMALL_CACHE_FRAMES / 4 * 3);
+        assert_int_equal(pager_checkpoint_due(fx->p), i + 1 > budget);
     }
     assert_int_equal(pager_flush(fx->p), ALEXDB_OK);
     assert_false(pager_checkpoint_due(fx->p));
+}
+
+/* The dirty budget: 3/4 of the frames, but at least 32 left for clean pages. */
+static void test_dirty_budget(void **state)
+{
+    fixture *fx = *state;
+    check_budget(fx, 1024, 768);
+    check_budget(fx, 128, 96);
+    check_budget(fx, 100, 68);
+    check_budget(fx, SMALL_CACHE_FRAMES, 32);
 }
 
 /* A cache below the minimum is refused at open with ALEXDB_INVALID. */
@@ -681,7 +691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_writes_and_evictions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_error_recycles_frame, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_too_small, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_due_at_three_quarters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dirty_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_page_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_skips_pending, setup, teardown),
