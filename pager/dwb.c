@@ -95,6 +95,8 @@ int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t pa
     common_store_u64le(header + DWB_IMAGES_CHECKSUM_OFFSET, sum);
     if (payload_size > 0) memcpy(header + DWB_PAYLOAD_OFFSET, payload, payload_size);
     pager_page_seal(header, 0, lsn);
+    _Static_assert(PAGER_DWB_WRITE_DEPTH >= 2 && PAGER_DWB_WRITE_DEPTH <= PAGER_IO_BATCH_MAX,
+                   "the header and a run fit the first submission");
     pager_io_req reqs[PAGER_DWB_WRITE_DEPTH];
     uint32_t req_count = 0;
     reqs[req_count++] = (pager_io_req){.buf = header, .offset = 0, .size = PAGER_PAGE_SIZE,

@@ -439,9 +439,8 @@ int pager_checkpoint(pager *pager, uint64_t lsn, const void *payload, uint32_t p
 /*
  * Changes to live pages leave the cache only by a checkpoint (README P12), so the layer
  * above keeps at most pager_dirty_budget() frames dirty (three quarters of the pool, at
- * least 32 frames left) and
- * checkpoints when pager_checkpoint_due() says the dirty frames passed it. Both are
- * cheap reads. Why three quarters: README "Write-back".
+ * least 32 frames left) and checkpoints when pager_checkpoint_due() says the dirty
+ * frames passed it. Both are cheap reads. Why three quarters: README "Write-back".
  */
 uint32_t pager_dirty_budget(pager *pager);
 bool pager_checkpoint_due(pager *pager);

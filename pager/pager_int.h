@@ -95,6 +95,13 @@ typedef enum pager_frame_state {
  */
 #define PAGER_IMAGE_WRITE_DEPTH 16u
 /*
+ * The same for the double-write file's writes, which are long runs (up to 1 MiB each):
+ * 4 in flight, not 256 (the whole file at once). A commit's fdatasync flushes whatever
+ * of them has completed; with all of them in flight, single fdatasyncs took up to 12.7
+ * ms and durable32.job's 99.99th percentile was 15-23 ms (pager/README "Write-back").
+ */
+#define PAGER_DWB_WRITE_DEPTH 4u
+/*
  * Frames pager_dirty_budget() leaves for clean pages however small the pool: half of
  * the smallest pool (PAGER_CACHE_SIZE_MIN), as the budget of half the pool left before.
  * A quarter of a small pool was too little: a background checkpoint makes every dirty
@@ -102,13 +109,6 @@ typedef enum pager_frame_state {
  * running beside it found no frame (ALEXDB_FULL).
  */
 #define PAGER_CLEAN_FRAMES_MIN 32u
-/*
- * The same for the double-write file's writes, which are long runs (up to 1 MiB each):
- * 4 in flight, not 256 (the whole file at once). A commit's fdatasync flushes whatever
- * of them has completed; with all of them in flight, single fdatasyncs took up to 12.7
- * ms and durable32.job's 99.99th percentile was 16-20 ms (pager/README "Write-back").
- */
-#define PAGER_DWB_WRITE_DEPTH 4u
 #define PAGER_STRIPE_COUNT 64u
 /* pin_count of a frame no fast-path pin may take: FREE, claimed, or being evicted (P4). */
 #define PAGER_PIN_LOCKED (1u << 31)
