@@ -94,11 +94,16 @@ static int index_init(alex_index *index, const char *path, const pager_config *c
 {
     pager_config pc = *config;
     pc.check_page = alex_check_page;
-    /* A lookup reads the header, bitmap, keys and value offsets first: the first 512
-     * bytes for leaves of up to about 40 slots (values of 100 bytes), fetched together
-     * so that a warm lookup waits for memory twice (those, then the value), not three
-     * times (FORMAT.md 3: 88 + 8 x ceil(N/64) + 10 N bytes). */
-    pc.hit_prefetch_lines = 8;
+    /* A lookup reads the header, bitmap, keys and value offsets first (FORMAT.md 3:
+     * 88 + 8 x ceil(N/64) + 10 N bytes), fetched together so that a warm lookup waits for
+     * memory twice (those, then the value), not three times. 16 lines cover them for
+     * leaves of up to 92 slots, and the heap's first records. 8 lines (512 bytes) were
+     * too few: leaves of 100-byte values at density 0.7 have about 48 slots (576 bytes),
+     * so the last value offsets came a trip later. alexdb-index-bench
+     * --phases=readrandom, 10 alternating rounds: 8 lines 2.07-2.39 M reads/s (median
+     * 2.24 M), 16 lines 2.20-2.47 M (median 2.32 M); 12 lines measured between them, 64
+     * no better than 16. */
+    pc.hit_prefetch_lines = 16;
     pc.check_ctx = index;
     index->read_only = config->read_only != 0;
     pthread_rwlockattr_t attr;
