@@ -98,8 +98,9 @@ static int index_init(alex_index *index, const char *path, const pager_config *c
      * 88 + 8 x ceil(N/64) + 10 N bytes), fetched together so that a warm lookup waits for
      * memory twice (those, then the value), not three times. 16 lines cover them for
      * leaves of up to 92 slots, and the heap's first records. 8 lines (512 bytes) were
-     * too few: leaves of 100-byte values at density 0.7 have about 48 slots (576 bytes),
-     * so the last value offsets came a trip later. alexdb-index-bench
+     * too few: in the bench's 1 M-key bulk load (100-byte values) half the leaves' arrays
+     * end past byte 512 (median 516, 90th percentile 576; mostly 43-49 slots), so their
+     * last value offsets came a trip later. alexdb-index-bench
      * --phases=readrandom, 10 alternating rounds: 8 lines 2.07-2.39 M reads/s (median
      * 2.24 M), 16 lines 2.20-2.47 M (median 2.32 M); 12 lines measured between them, 64
      * no better than 16. */
