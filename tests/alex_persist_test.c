@@ -1,9 +1,10 @@
 /*
  * alex_persist_test.c: the inner stream of docs/FORMAT.md 5 (alex/persist.c): the
- * spec's example byte for byte, round trips keep routing bit for bit, and the decoder treats bytes as hostile: every
- * truncation, every single-byte flip (raw, and re-sealed so the structural checks
- * run), random garbage, and one crafted case per "valid iff" rule, each failing with
- * ALEXDB_CORRUPT at the right offset or decoding to an index that validates.
+ * spec's example byte for byte, round trips keep routing bit for bit, and the decoder
+ * treats bytes as hostile: every truncation, every single-byte flip (raw, and re-sealed
+ * so the structural checks run), random garbage, and one crafted case per "valid iff"
+ * rule, each failing with ALEXDB_CORRUPT at the right offset or decoding to an index
+ * that validates.
  */
 #include "alex_inner_sim.h"
 
@@ -130,7 +131,8 @@ static void test_round_trip(void **state)
     sim_destroy(&s);
 }
 
-/* FORMAT.md 5's example, byte for byte: it decodes, routes as the text says, and encodes back to itself. */
+/* FORMAT.md 5's example, byte for byte: it decodes, routes as the text says, and
+ * encodes back to itself. */
 static void test_format_example(void **state)
 {
     (void)state;

@@ -43,9 +43,7 @@ static void dirty_page(pager *p, uint64_t page_no, uint64_t salt, int create)
 /* 300 adjacent dirty pages go out as two writes (256 + 44), plus 3 separate ones. */
 static void test_adjacent_pages_merge(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager *p = open_new(path, 1024);
     uint64_t first = 0;
     assert_int_equal(pager_extend(p, 400, &first), ALEXDB_OK);
@@ -78,9 +76,6 @@ static void test_adjacent_pages_merge(void **state)
         pager_unpin(p, f);
     }
     pager_close(p);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /* Submissions of a flush of count new pages, no two adjacent: one write request each. */
@@ -100,18 +95,13 @@ static uint64_t flush_submits(pager *p, uint32_t count)
 /* A checkpoint keeps at most PAGER_IMAGE_WRITE_DEPTH (16) page writes in flight. */
 static void test_write_depth(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager *p = open_new(path, 256);
     assert_int_equal(pager_superblock_commit(p, 0, NULL, 0), ALEXDB_OK);
     uint64_t sixteen = flush_submits(p, 16);
     assert_int_equal(flush_submits(p, 17), sixteen + 1);
     assert_int_equal(flush_submits(p, 48), sixteen + 2);
     pager_close(p);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 typedef struct writer_arg {
@@ -134,9 +124,7 @@ static void *writer_main(void *arg)
 /* Flushes racing with writers lose nothing: after a final flush the disk has the last write. */
 static void test_flush_during_writes(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager *p = open_new(path, 256);
     uint64_t first = 0;
     assert_int_equal(pager_extend(p, 32, &first), ALEXDB_OK);
@@ -162,9 +150,6 @@ static void test_flush_during_writes(void **state)
         pager_unpin(p, f);
     }
     pager_close(p);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /* Opens path on a fresh fault-injecting backend made from *fc; config_out keeps the rest. */
@@ -183,9 +168,7 @@ static pager *open_fault(const char *path, const pager_fault_config *fc, pager_f
 /* A write that fails (ENOSPC) keeps its pages dirty and makes the file refuse writes. */
 static void test_failed_write_keeps_dirty(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager_fault *fault = NULL;
     pager_fault_config fc = {.seed = 1};
     pager_config config;
@@ -211,9 +194,6 @@ static void test_failed_write_keeps_dirty(void **state)
     assert_int_equal(stats.dirty_count, 8);
     pager_close(p);
     pager_fault_destroy(fault);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /* 1 if page_no holds the body of salt (read through the cache). */
@@ -249,9 +229,7 @@ static pager *live_pages_changed(const char *path, uint64_t count, uint64_t *fir
  */
 static void test_changes_between_begin_and_finish(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     uint64_t first = 0;
     pager *p = live_pages_changed(path, 40, &first);
     pager_checkpoint_job *job = NULL;
@@ -280,9 +258,6 @@ static void test_changes_between_begin_and_finish(void **state)
     p = open_new(path, 256);
     for (uint64_t i = 0; i < 40; i++) assert_true(holds(p, first + i, i % 2 == 0 ? 3 : 2));
     pager_close(p);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /* 1 if the page file itself (not the cache) holds page_no with salt's body and LSN. */
@@ -304,9 +279,7 @@ static int durable_holds(const char *path, uint64_t page_no, uint64_t salt)
  */
 static void test_change_after_begin_copies_first(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     uint64_t first = 0;
     pager *p = live_pages_changed(path, 16, &first);
     pager_checkpoint_job *job = NULL;
@@ -324,9 +297,6 @@ static void test_change_after_begin_copies_first(void **state)
     p = open_new(path, 256);
     for (uint64_t i = 0; i < 16; i++) assert_true(holds(p, first + i, 2));
     pager_close(p);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /*
@@ -336,9 +306,7 @@ static void test_change_after_begin_copies_first(void **state)
  */
 static void test_discard_pending_page(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager *p = open_new(path, 256);
     uint64_t first = 0;
     assert_int_equal(pager_extend(p, 8, &first), ALEXDB_OK);
@@ -358,9 +326,6 @@ static void test_discard_pending_page(void **state)
     assert_int_equal(stats.dirty_count, 0);
     for (uint64_t i = 0; i < 8; i++) assert_true(durable_holds(path, first + i, 2));
     pager_close(p); /* P1: the job left no pin behind */
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 /*
@@ -371,9 +336,7 @@ static void test_discard_pending_page(void **state)
  */
 static void test_failed_finish_keeps_latest(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     pager_fault *fault = NULL;
     pager_fault_config fc = {.seed = 1};
     pager_config config;
@@ -414,9 +377,6 @@ static void test_failed_finish_keeps_latest(void **state)
     for (uint64_t i = 0; i < 8; i++) {
         assert_true(durable_holds(path, first + i, i % 2 == 0 ? 3 : 2)); /* the last checkpoint's */
     }
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 #define RACE_WRITERS 2u
@@ -463,9 +423,7 @@ static void *race_writer_main(void *arg)
  */
 static void test_checkpoints_during_changes(void **state)
 {
-    (void)state;
-    char *dir = tu_tmpdir();
-    char *path = tu_path(dir, "pages");
+    const char *path = ((tu_fixture *)*state)->path;
     race *r = calloc(1, sizeof(*r));
     assert_non_null(r);
     r->p = open_new(path, 512);
@@ -507,24 +465,21 @@ static void test_checkpoints_during_changes(void **state)
     pager_close(r->p);
     pthread_rwlock_destroy(&r->changes);
     free(r);
-    tu_rmrf(dir);
-    free(path);
-    free(dir);
 }
 
 int main(void)
 {
     printf("backend: %s\n", tu_backend_name());
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_adjacent_pages_merge),
-        cmocka_unit_test(test_flush_during_writes),
-        cmocka_unit_test(test_write_depth),
-        cmocka_unit_test(test_failed_write_keeps_dirty),
-        cmocka_unit_test(test_changes_between_begin_and_finish),
-        cmocka_unit_test(test_change_after_begin_copies_first),
-        cmocka_unit_test(test_discard_pending_page),
-        cmocka_unit_test(test_failed_finish_keeps_latest),
-        cmocka_unit_test(test_checkpoints_during_changes),
+        cmocka_unit_test_setup_teardown(test_adjacent_pages_merge, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_flush_during_writes, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_write_depth, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_keeps_dirty, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_changes_between_begin_and_finish, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_change_after_begin_copies_first, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_discard_pending_page, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_finish_keeps_latest, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_during_changes, tu_fixture_setup, tu_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
