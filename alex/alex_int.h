@@ -59,6 +59,7 @@ double alex_model_log2_u32(uint32_t x);
 #define ALEX_VALUE_SIZE_MAX (64u << 20)   /* 64 MiB */
 #define ALEX_LEAF_DENSITY_BUILD 0.7       /* slots used after a build (ALEX's initial density) */
 #define ALEX_LEAF_DENSITY_MAX 0.8         /* ALEX's "full" density */
+#define ALEX_RECORD_PREFETCH_MAX 256u     /* bytes a lookup fetches at its guessed record */
 /* ALEX's cost model weights (leaf_check.c and leaf_write.c). */
 #define ALEX_COST_SEARCH_WEIGHT 20.0      /* per log2 step of the search: kExpSearchIterationsWeight */
 #define ALEX_COST_SHIFT_WEIGHT 0.5        /* per slot shifted by an insert: kShiftsWeight */
@@ -233,6 +234,16 @@ void alex_leaf_model_get(const uint8_t *page, alex_model *model_out);
 /* The first slot whose key is >= key (slot_count if none); *steps_out = probes. */
 uint32_t alex_leaf_lower_bound(const uint8_t *page, uint64_t key, uint32_t *steps_out);
 void alex_leaf_value_decode(const uint8_t *page, uint32_t offset, alex_value *out);
+/*
+ * Where the record of the entry at slot (or of the next entry, if slot is a gap) is
+ * guessed to start. A build and a heap compaction write records in slot order from
+ * heap_offset on, so with values of one size it is exactly heap_offset + (occupied slots
+ * before slot) * (heap bytes / key count). After inserts or deletes, or with mixed sizes,
+ * it is an estimate: a hint for prefetching, never read through. At most PAGER_PAGE_SIZE
+ * (the heap's end, past the last entry). *record_size_out = that average record size;
+ * PAGER_PAGE_SIZE (and 0) for an empty leaf.
+ */
+uint32_t alex_leaf_record_guess(const uint8_t *page, uint32_t slot, uint32_t *record_size_out);
 /* Writes value's record at offset (room checked by the caller); returns its size. */
 uint32_t alex_leaf_record_store(uint8_t *page, uint32_t offset, const alex_value *value);
 /* The slot count a build picks, or 0 if the entries cannot fit (alex_leaf_fits). */

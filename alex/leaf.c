@@ -167,6 +167,42 @@ static uint32_t value_offset_at(const uint8_t *page, uint32_t n, uint32_t slot)
     return common_load_u16le(page + alex_leaf_value_offsets_offset(n) + 2u * slot);
 }
 
+uint32_t alex_leaf_record_guess(const uint8_t *page, uint32_t slot, uint32_t *record_size_out)
+{
+    uint32_t n = alex_leaf_slot_count(page);
+    uint32_t count = alex_leaf_key_count(page);
+    ALEXDB_ASSERT(slot < n && count <= n);
+    if (count == 0) {
+        *record_size_out = 0;
+        return PAGER_PAGE_SIZE;
+    }
+    const uint8_t *bitmap = page + ALEX_LEAF_FIELD_BITMAP;
+    uint32_t rank = 0; /* occupied slots before slot */
+    for (uint32_t w = 0; w < slot / 64u; w++) rank += common_popcount64(common_load_u64le(bitmap + 8u * w));
+    if (slot % 64u != 0) {
+        rank += common_popcount64(common_load_u64le(bitmap + 8u * (slot / 64u)) << (64u - slot % 64u));
+    }
+    uint32_t heap_offset = common_load_u16le(page + ALEX_LEAF_FIELD_HEAP_OFFSET);
+    ALEXDB_ASSERT(heap_offset <= PAGER_PAGE_SIZE);
+    uint32_t record = (PAGER_PAGE_SIZE - heap_offset) / count;
+    *record_size_out = record;
+    return heap_offset + rank * record;
+}
+
+/*
+ * Asks for the lines of the record guessed for predicted slot m and of the one after it
+ * (the key sits at m or just after it more often than before it), at most
+ * ALEX_RECORD_PREFETCH_MAX bytes. A wrong guess costs only the fetch.
+ */
+static inline void record_prefetch(const uint8_t *page, uint32_t m)
+{
+    uint32_t record;
+    uint32_t first = alex_leaf_record_guess(page, m, &record);
+    if (first >= PAGER_PAGE_SIZE) return;
+    uint32_t end = COMMON_MIN(first + COMMON_MIN(2u * record, ALEX_RECORD_PREFETCH_MAX), PAGER_PAGE_SIZE);
+    for (uint32_t line = first & ~63u; line < end; line += 64u) __builtin_prefetch(page + line);
+}
+
 int alex_leaf_find(const uint8_t *page, uint64_t key, alex_value *value_out, uint32_t *steps_out)
 {
     uint32_t n = common_load_u16le(page + ALEX_LEAF_FIELD_SLOT_COUNT);
@@ -175,8 +211,13 @@ int alex_leaf_find(const uint8_t *page, uint64_t key, alex_value *value_out, uin
     alex_model model;
     alex_leaf_model_get(page, &model);
     uint32_t m = alex_model_predict(&model, key, n);
-    /* The key's value offset sits in another line than its key: fetch both at once. */
+    /*
+     * The key's value offset sits in another line than its key: fetch both at once. The
+     * record itself is fetched from where it is guessed to be, so that it does not wait
+     * for the search and the offset (alex/README "How a lookup works").
+     */
     __builtin_prefetch(page + alex_leaf_value_offsets_offset(n) + 2u * m);
+    record_prefetch(page, m);
     uint32_t steps;
     uint32_t p = search_from(keys, n, key, m, &steps);
     if (steps_out != NULL) *steps_out = steps;

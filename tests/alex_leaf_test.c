@@ -16,6 +16,22 @@ static int u64_compare(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * 1 to max random keys (64-bit, shifted right by shift), sorted, duplicates dropped;
+ * returns how many are left.
+ */
+static uint32_t keys_random(common_rng *rng, uint64_t *keys, uint32_t max, unsigned shift)
+{
+    uint32_t count = 1 + (uint32_t)common_rng_below(rng, max);
+    for (uint32_t i = 0; i < count; i++) keys[i] = common_rng_next(rng) >> shift;
+    qsort(keys, count, sizeof(keys[0]), u64_compare);
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (distinct == 0 || keys[distinct - 1] != keys[i]) keys[distinct++] = keys[i];
+    }
+    return distinct;
+}
+
 /* Entries over sorted distinct keys; value i has value_size bytes derived from its key. */
 static void entries_make(alex_entry *entries, const uint64_t *keys, uint32_t count,
                          uint32_t value_size)
@@ -113,7 +129,38 @@ static void test_build_find_sequential(void **state)
     free(page);
 }
 
-/* Uniformly random 64-bit keys round-trip, with a seed that replays. */
+/*
+ * A leaf built of equal-size values: the guessed record of every entry's slot, and of
+ * every gap (the next entry's), is exactly where the record is; past the last entry it
+ * is the page's end.
+ */
+static void record_guess_check(const uint8_t *page, const uint64_t *keys, uint32_t count,
+                               uint32_t value_size)
+{
+    uint32_t n = alex_leaf_slot_count(page);
+    uint32_t slot = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        alex_value v;
+        assert_int_equal(alex_leaf_find(page, keys[i], &v, NULL), ALEXDB_OK);
+        uint32_t offset = (uint32_t)(v.data - page) - 2u;
+        uint32_t occupied = alex_leaf_seek(page, keys[i]);
+        for (; slot <= occupied; slot++) { /* the gaps before the entry, then its slot */
+            uint32_t record = 0;
+            assert_int_equal(alex_leaf_record_guess(page, slot, &record), offset);
+            assert_int_equal(record, alex_value_record_size(value_size));
+        }
+    }
+    for (; slot < n; slot++) { /* trailing gaps: no entry at or after them */
+        uint32_t record = 0;
+        assert_int_equal(alex_leaf_record_guess(page, slot, &record), PAGER_PAGE_SIZE);
+    }
+}
+
+/*
+ * Uniformly random keys (64-bit, and narrower so that they crowd) with values of 0 to
+ * 500 bytes round-trip, with a seed that replays, and their records are where
+ * alex_leaf_record_guess says.
+ */
 static void test_build_find_uniform(void **state)
 {
     (void)state;
@@ -122,16 +169,17 @@ static void test_build_find_uniform(void **state)
     uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
     uint64_t keys[180];
     alex_entry entries[180];
-    for (int round = 0; round < 50; round++) {
-        uint32_t count = 1 + (uint32_t)common_rng_below(&rng, 180);
-        for (uint32_t i = 0; i < count; i++) keys[i] = common_rng_next(&rng);
-        qsort(keys, count, sizeof(keys[0]), u64_compare);
-        uint32_t distinct = 0;
-        for (uint32_t i = 0; i < count; i++) {
-            if (distinct == 0 || keys[distinct - 1] != keys[i]) keys[distinct++] = keys[i];
+    const uint32_t sizes[] = { 8, 0, 100, 500 };
+    for (int round = 0; round < 60; round++) {
+        uint32_t value_size = sizes[round % 4];
+        uint32_t distinct = keys_random(&rng, keys, 180, (unsigned)(round % 3 * 20));
+        while (!alex_leaf_fits(distinct, (size_t)distinct * alex_value_record_size(value_size),
+                               ALEX_LEAF_DENSITY_BUILD)) {
+            distinct--;
         }
-        entries_make(entries, keys, distinct, 8);
+        entries_make(entries, keys, distinct, value_size);
         build_and_verify(page, entries, distinct, 0, UINT64_MAX);
+        record_guess_check(page, keys, distinct, value_size);
     }
     free(page);
 }
@@ -308,6 +356,30 @@ static void test_build_packs_right_end(void **state)
     free(page);
 }
 
+/* Mixed sizes: the guess stays inside the heap or at its end. An empty leaf has none. */
+static void test_record_guess_mixed_empty(void **state)
+{
+    (void)state;
+    uint8_t *page = tu_aligned(PAGER_PAGE_SIZE);
+    uint64_t keys[6] = { 5, 6, 7, 8, 9, 10 };
+    const uint32_t sizes[6] = { 0, 1, 1024, 1025, 300, 7 };
+    alex_entry entries[6];
+    for (int i = 0; i < 6; i++) entries_make(entries + i, keys + i, 1, sizes[i]);
+    build_and_verify(page, entries, 6, 0, 100);
+    uint32_t heap_offset = PAGER_PAGE_SIZE - (uint32_t)alex_leaf_heap_used(page);
+    for (uint32_t slot = 0; slot < alex_leaf_slot_count(page); slot++) {
+        uint32_t record = 0;
+        uint32_t guess = alex_leaf_record_guess(page, slot, &record);
+        assert_true(guess >= heap_offset && guess <= PAGER_PAGE_SIZE);
+        assert_int_equal(record, (PAGER_PAGE_SIZE - heap_offset) / 6u);
+    }
+    alex_leaf_init(page, 10, 20);
+    uint32_t record = 1;
+    assert_int_equal(alex_leaf_record_guess(page, 0, &record), PAGER_PAGE_SIZE);
+    assert_int_equal(record, 0);
+    free(page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_fits_matches_build),
         cmocka_unit_test(test_build_layout),
         cmocka_unit_test(test_build_packs_right_end),
+        cmocka_unit_test(test_record_guess_mixed_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
