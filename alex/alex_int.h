@@ -271,6 +271,7 @@ typedef struct alex_route {
     uint32_t depth;                  /* inner nodes on the path; 0: the root is a leaf */
     uint32_t node[ALEX_DEPTH_MAX];   /* inner node indexes, root first */
     uint32_t slot[ALEX_DEPTH_MAX];   /* the slot taken in each */
+    double leaf_position;            /* the key's place in the leaf's range, 0..1 (a hint) */
 } alex_route;
 
 typedef struct alex_inner alex_inner;
@@ -412,6 +413,13 @@ uint32_t alex_inner_node_run_start(const alex_inner_node *node, uint32_t index);
 /* The first slot after slot where a run starts, or the slot count: a walk over the runs
  * in order is then one pass over the bitmap (run_start is a search per call). */
 uint32_t alex_inner_node_next_run_start(const alex_inner_node *node, uint32_t slot);
+/*
+ * Where the fractional slot y (the node's model output for a key routed to slot) falls in
+ * the run holding slot, from 0 (its first slot's start) to 1 (its end): the key's place
+ * in the child's key range. 0.5 when a run end is more than a bitmap word from slot (the
+ * work stays bounded; the caller uses it as a hint).
+ */
+double alex_inner_node_run_position(const alex_inner_node *node, uint32_t slot, double y);
 /* A new node of 2^slot_count_log2 slots and child_count runs, all unset (set_run each, then seal). */
 int alex_inner_node_new(alex_inner *inner, uint32_t slot_count_log2, uint32_t child_count,
                         uint32_t *index_out) COMMON_WUR;

@@ -59,6 +59,19 @@ static uint32_t node_slot_count(const alex_inner_node *node)
     return 1u << node->slot_count_log2;
 }
 
+/* The model's output for key as a fractional slot: alex_inner_node_predict before rounding. */
+static double node_position(const alex_inner_node *node, uint64_t key)
+{
+    uint32_t slot_count = node_slot_count(node);
+    if (!(node->flags & ALEX_INNER_REVERSED)) {
+        if (key < node->key_base) return 0.0;
+        return node->model.slope * (double)(key - node->key_base) + node->model.intercept;
+    }
+    if (key > node->key_base) return (double)slot_count;
+    return (double)slot_count -
+           (node->model.slope * (double)(node->key_base - key) + node->model.intercept);
+}
+
 uint32_t alex_inner_node_predict(const alex_inner_node *node, uint64_t key)
 {
     uint32_t slot_count = node_slot_count(node);
@@ -153,11 +166,13 @@ void alex_inner_route(const alex_inner *inner, uint64_t key, alex_route *route_o
     ALEXDB_ASSERT(inner != NULL && route_out != NULL);
     alex_ref ref = inner->root;
     uint32_t depth = 0;
+    const alex_inner_node *node = NULL;
+    uint32_t slot = 0;
     while (ref & ALEX_REF_INNER) {
         ALEXDB_ASSERT(depth < ALEX_DEPTH_MAX); /* I4 */
         uint32_t index = ref & ~ALEX_REF_INNER;
-        const alex_inner_node *node = &inner->nodes[index];
-        uint32_t slot = alex_inner_node_predict(node, key);
+        node = &inner->nodes[index];
+        slot = alex_inner_node_predict(node, key);
         route_out->node[depth] = index;
         route_out->slot[depth] = slot;
         depth++;
@@ -165,6 +180,8 @@ void alex_inner_route(const alex_inner *inner, uint64_t key, alex_route *route_o
     }
     ALEXDB_ASSERT(ref != ALEX_REF_NONE);
     route_out->depth = depth;
+    route_out->leaf_position =
+        node == NULL ? 0.5 : alex_inner_node_run_position(node, slot, node_position(node, key));
     route_out->leaf_page_no = ref;
 }
 

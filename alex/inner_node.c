@@ -114,6 +114,30 @@ uint32_t alex_inner_node_next_run_start(const alex_inner_node *node, uint32_t sl
     return COMMON_MIN((w << 6) + (uint32_t)__builtin_ctzll(bits), slot_count);
 }
 
+double alex_inner_node_run_position(const alex_inner_node *node, uint32_t slot, double y)
+{
+    uint32_t slot_count = slot_count_of(node);
+    ALEXDB_ASSERT(slot < slot_count);
+    const uint64_t *words = start_words(node);
+    uint32_t word_count = slot_count > 64 ? slot_count >> 6 : 1;
+    uint32_t w = slot >> 6;
+    uint64_t mask = ((uint64_t)2 << (slot & 63)) - 1; /* bits 0..slot%64 */
+    uint64_t bits = words[w] & mask;
+    if (bits == 0 && w > 0) bits = words[--w];
+    if (bits == 0) return 0.5; /* the run starts more than a word back */
+    uint32_t first = (w << 6) + 63u - (uint32_t)__builtin_clzll(bits);
+    w = slot >> 6;
+    bits = words[w] & ~mask;
+    if (bits == 0 && w + 1 < word_count) bits = words[++w];
+    uint32_t end;
+    if (bits != 0) end = COMMON_MIN((w << 6) + (uint32_t)__builtin_ctzll(bits), slot_count);
+    else if (w + 1 >= word_count) end = slot_count;
+    else return 0.5; /* the run ends more than a word on */
+    if (!(y >= (double)slot)) y = (double)slot; /* also catches NaN */
+    if (y >= (double)slot + 1.0) y = (double)slot + 0.999;
+    return (y - (double)first) / (double)(end - first);
+}
+
 static void ranks_rebuild(alex_inner_node *node)
 {
     if (node->slot_count_log2 <= 6) return;

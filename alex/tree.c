@@ -266,6 +266,21 @@ uint32_t alex_prefetch_leaf_max(alex_index *index)
     return pager_prefetch_page_max(index->pager);
 }
 
+/*
+ * The heap bytes of the leaves this thread read last (a moving average). With the key's
+ * place in its leaf's range (the route's leaf_position), it says where the key's record
+ * probably is before the leaf is read: heaps end at the page's end, in slot order after
+ * a build (alex/README "How a lookup works").
+ */
+static _Thread_local uint32_t heap_estimate = PAGER_PAGE_SIZE / 2;
+
+static uint32_t record_early_offset(double leaf_position)
+{
+    double back = (1.0 - leaf_position) * (double)heap_estimate + 64.0; /* a line of slack */
+    if (!(back <= (double)PAGER_PAGE_SIZE)) return 0; /* also catches NaN */
+    return PAGER_PAGE_SIZE - (uint32_t)back;
+}
+
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out)
 {
     ALEXDB_ASSERT(index != NULL && (buf != NULL || buf_size == 0) && size_out != NULL);
@@ -274,7 +289,8 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
     alex_route route;
     alex_inner_route(index->inner, key, &route);
     pager_read hold;
-    int rc = pager_read_begin(index->pager, route.leaf_page_no, 0, &hold);
+    int rc = pager_read_begin(index->pager, route.leaf_page_no, 0,
+                              record_early_offset(route.leaf_position), &hold);
     if (rc == ALEXDB_OK) {
         const uint8_t *page = pager_read_data(&hold);
         uint64_t low, high;
@@ -284,6 +300,7 @@ int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t
             rc = fence_mismatch(index, route.leaf_page_no, low, high, key);
         } else {
             rc = alex_leaf_find(page, key, &value, NULL);
+            heap_estimate = (7u * heap_estimate + (uint32_t)alex_leaf_heap_used(page)) / 8u;
         }
         if (rc == ALEXDB_OK) {
             *size_out = value.size;

@@ -380,13 +380,18 @@ void pager_unlatch(pager_frame *frame);
  * dropped (README P14), so no pin is taken or released. Otherwise the page is pinned
  * (read if need be) and latched. Either way the caller reads pager_read_data() and ends
  * with pager_read_end(), nothing else (no unpin, unlatch, or mark_dirty). Returns as
- * pager_pin. Thread-safe.
+ * pager_pin. Thread-safe. early_offset: a byte of the page the caller expects to read
+ * soon after the first lines (a guess, any value); on a hit, PAGER_EARLY_LINES lines from
+ * its line on are requested with the first config.hit_prefetch_lines.
+ * PAGER_PAGE_SIZE or more: none.
  */
+#define PAGER_EARLY_LINES 6u
 typedef struct pager_read {
     pager_frame *frame;
     bool pinned; /* the miss path: a pin is held too */
 } pager_read;
-int pager_read_begin(pager *pager, uint64_t page_no, unsigned flags, pager_read *read_out) COMMON_WUR;
+int pager_read_begin(pager *pager, uint64_t page_no, unsigned flags, uint32_t early_offset,
+                     pager_read *read_out) COMMON_WUR;
 const uint8_t *pager_read_data(const pager_read *read);
 void pager_read_end(pager *pager, pager_read *read);
 

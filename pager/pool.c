@@ -378,8 +378,11 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
  * locked path. The page's first config.hit_prefetch_lines lines are fetched while the
  * descriptor is checked (the caller knows which of its page's lines it reads first).
  */
-/* The frame the map names for page_no (NULL if none), its first lines on their way. */
-static pager_frame *map_frame(pager *p, uint64_t page_no)
+/*
+ * The frame the map names for page_no (NULL if none), its first lines on their way, and
+ * PAGER_EARLY_LINES lines from early_offset (PAGER_PAGE_SIZE: none; pager_read_begin).
+ */
+static pager_frame *map_frame(pager *p, uint64_t page_no, uint32_t early_offset)
 {
     _Atomic uint32_t *entry = map_entry(p, page_no);
     uint32_t e = entry == NULL ? 0 : atomic_load_explicit(entry, memory_order_acquire);
@@ -387,12 +390,17 @@ static pager_frame *map_frame(pager *p, uint64_t page_no)
     const uint8_t *data = p->frame_memory + (size_t)(e - 1) * PAGER_PAGE_SIZE;
     const uint8_t *end = data + 64u * p->config.hit_prefetch_lines;
     for (const uint8_t *line = data; line < end; line += 64) __builtin_prefetch(line);
+    if (early_offset < PAGER_PAGE_SIZE) {
+        const uint8_t *early = data + (early_offset & ~63u);
+        const uint8_t *early_end = COMMON_MIN(early + 64u * PAGER_EARLY_LINES, data + PAGER_PAGE_SIZE);
+        for (const uint8_t *line = COMMON_MAX(early, end); line < early_end; line += 64) __builtin_prefetch(line);
+    }
     return &p->frames[e - 1];
 }
 
 static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
 {
-    pager_frame *f = map_frame(p, page_no);
+    pager_frame *f = map_frame(p, page_no, PAGER_PAGE_SIZE);
     if (f == NULL || !pin_unless_locked(f)) return NULL;
     if (atomic_load_explicit(&f->page_no, memory_order_relaxed) != page_no ||
         atomic_load(&f->state) != PAGER_FRAME_VALID) {
@@ -1023,9 +1031,9 @@ static void unlatch_shared(pager_frame *f)
  * consistent read-modify-writes followed by loads, so either this check sees LOCKED or
  * the eviction sees the latch. NULL: take the pinned path.
  */
-static pager_frame *read_hold_fast(pager *p, uint64_t page_no, unsigned flags)
+static pager_frame *read_hold_fast(pager *p, uint64_t page_no, unsigned flags, uint32_t early_offset)
 {
-    pager_frame *f = map_frame(p, page_no);
+    pager_frame *f = map_frame(p, page_no, early_offset);
     if (f == NULL) return NULL;
     uint32_t word = atomic_load_explicit(&f->latch, memory_order_relaxed);
     do {
@@ -1041,11 +1049,12 @@ static pager_frame *read_hold_fast(pager *p, uint64_t page_no, unsigned flags)
     return f;
 }
 
-int pager_read_begin(pager *p, uint64_t page_no, unsigned flags, pager_read *read_out)
+int pager_read_begin(pager *p, uint64_t page_no, unsigned flags, uint32_t early_offset,
+                     pager_read *read_out)
 {
     ALEXDB_ASSERT(p != NULL && read_out != NULL);
     if (COMMON_LIKELY(page_no < atomic_load_explicit(&p->page_count, memory_order_relaxed))) {
-        pager_frame *f = read_hold_fast(p, page_no, flags);
+        pager_frame *f = read_hold_fast(p, page_no, flags, early_offset);
         if (f != NULL) {
             *read_out = (pager_read){.frame = f, .pinned = false};
             return ALEXDB_OK;

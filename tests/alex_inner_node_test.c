@@ -2,8 +2,8 @@
  * alex_inner_node_test.c: the node table and the run-bitmap slots (alex/inner_node.c)
  * against the trivially correct oracle, a plain array of one ref per slot (run starts
  * found by rank and by a walk to the next one): split,
- * merge, the three expansions, bitmaps inline and with a rank directory, the free
- * list, and the memory accounting.
+ * merge, the three expansions, bitmaps inline and with a rank directory, a key's place
+ * in its run, the free list, and the memory accounting.
  */
 #include "testutil.h"
 
@@ -14,6 +14,33 @@ typedef struct oracle {
     alex_ref slots[1u << 13];
     uint32_t slot_count;
 } oracle;
+
+/*
+ * alex_inner_node_run_position at slot s of the run [first, end), for fractional slots
+ * inside s, before it, after it and NaN: the place of the clamped slot in the run, or
+ * 0.5 when a run end lies beyond the bitmap word next to s's.
+ */
+static void run_position_check(const alex_inner_node *node, uint32_t s, uint32_t first, uint32_t end)
+{
+    uint32_t slot_count = 1u << node->slot_count_log2;
+    uint32_t w = s >> 6;
+    bool first_near = (first >> 6) + 1 >= w;
+    bool end_near = end == slot_count ? ((end - 1) >> 6) <= w + 1 : (end >> 6) <= w + 1;
+    const double ys[] = { s + 0.25, s + 0.75, s - 3.0, s + 7.5, (double)s, __builtin_nan("") };
+    for (size_t i = 0; i < COMMON_ARRAY_COUNT(ys); i++) {
+        double got = alex_inner_node_run_position(node, s, ys[i]);
+        if (!first_near || !end_near) {
+            assert_true(got == 0.5);
+            continue;
+        }
+        double y = ys[i];
+        if (!(y >= (double)s)) y = (double)s;
+        if (y >= (double)s + 1.0) y = (double)s + 0.999;
+        double want = (y - (double)first) / (double)(end - first);
+        assert_true(got > want - 1e-9 && got < want + 1e-9);
+        assert_true(got >= 0.0 && got < 1.0);
+    }
+}
 
 static void check_node(const alex_inner_node *node, const oracle *o)
 {
@@ -35,6 +62,7 @@ static void check_node(const alex_inner_node *node, const oracle *o)
     uint32_t next = slot_count; /* the first run start after s */
     for (uint32_t s = slot_count; s-- > 0;) {
         assert_int_equal(alex_inner_node_next_run_start(node, s), next);
+        run_position_check(node, s, alex_inner_node_run_start(node, alex_inner_node_child_index(node, s)), next);
         if (s == 0 || o->slots[s] != o->slots[s - 1]) next = s;
     }
 }

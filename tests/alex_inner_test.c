@@ -23,6 +23,7 @@ static void test_single_leaf(void **state)
     alex_route route;
     alex_inner_route(inner, UINT64_MAX, &route);
     assert_true(route.depth == 0 && route.leaf_page_no == ALEX_LEAF_PAGE_NO_MAX);
+    assert_true(route.leaf_position == 0.5);
     uint64_t low = 1, high = 0;
     alex_inner_range(inner, &route, &low, &high);
     assert_true(low == 0 && high == UINT64_MAX);
@@ -123,7 +124,11 @@ static void test_first_key_exact(void **state)
     alex_inner_destroy(inner);
 }
 
-/* Every key of a small domain routes to the leaf whose reported range holds it (exhaustive). */
+/*
+ * Every key of a small domain routes to the leaf whose reported range holds it
+ * (exhaustive), at a place in that leaf between 0 and 1 that does not go down as the key
+ * goes up (0.5, the far-run answer, aside).
+ */
 static void test_ranges_exhaustive_small(void **state)
 {
     (void)state;
@@ -132,12 +137,23 @@ static void test_ranges_exhaustive_small(void **state)
     common_rng rng;
     common_rng_seed(&rng, tu_seed() + 5);
     for (int i = 0; i < 400; i++) assert_int_equal(sim_insert(&s, common_rng_below(&rng, 5000)), ALEXDB_OK);
+    uint64_t leaf = 0;
+    double position = 0.0; /* the last place in leaf other than 0.5 */
     for (uint64_t key = 0; key < 6000; key++) {
         alex_route route;
         alex_inner_route(s.inner, key, &route);
         uint64_t low = 0, high = 0;
         alex_inner_range(s.inner, &route, &low, &high);
         assert_true(low <= key && key <= high);
+        assert_true(route.leaf_position >= 0.0 && route.leaf_position <= 1.0);
+        if (route.leaf_page_no != leaf) {
+            leaf = route.leaf_page_no;
+            position = 0.0;
+        }
+        if (route.leaf_position != 0.5) {
+            assert_true(route.leaf_position >= position);
+            position = route.leaf_position;
+        }
         if (low > 0) {
             alex_route before;
             alex_inner_route(s.inner, low - 1, &before);

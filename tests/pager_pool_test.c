@@ -1,5 +1,5 @@
 /*
- * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, batched reads, prefetch,
+ * pager_pool_test.c: the buffer pool (pager/pool.c): pinning, read holds, batched reads, prefetch,
  * eviction (which never takes a frame a checkpoint has yet to copy), scan resistance,
  * the dirty budget (3/4 of the frames, at least 32 left),
  * detection of bad pages, and concurrent pins. Run once per
@@ -352,6 +352,42 @@ static void test_beyond_end(void **state)
     pager_unpin(fx->p, f);
 }
 
+/*
+ * A read hold: a miss reads and pins, a hit takes the latch alone; with every kind of
+ * early_offset (none, the first and last line, past the page, any u32) the data is
+ * the page's. A held page is not evicted; once ended it can be. A page past the end
+ * is an error, as for pager_pin.
+ */
+static void test_read_hold(void **state)
+{
+    fixture *fx = *state;
+    make_pages(fx->p, 200, 4);
+    reopen(fx, SMALL_CACHE_FRAMES);
+    const uint32_t offsets[] = { PAGER_PAGE_SIZE, 0, 63, 64, 2000, PAGER_PAGE_SIZE - 64,
+                                 PAGER_PAGE_SIZE - 1, PAGER_PAGE_SIZE + 64, UINT32_MAX };
+    for (size_t i = 0; i < COMMON_ARRAY_COUNT(offsets); i++) {
+        pager_read hold;
+        assert_int_equal(pager_read_begin(fx->p, 2, 0, offsets[i], &hold), ALEXDB_OK);
+        assert_int_equal(hold.pinned, i == 0); /* read on the first, a hit after */
+        assert_true(tu_body_matches(pager_read_data(&hold), 2, 4));
+        pager_read_end(fx->p, &hold);
+    }
+    pager_read held;
+    assert_int_equal(pager_read_begin(fx->p, 3, 0, 0, &held), ALEXDB_OK);
+    for (uint64_t page_no = 4; page_no < 202; page_no++) expect_page(fx->p, page_no, 4);
+    assert_true(tu_body_matches(pager_read_data(&held), 3, 4)); /* still its page */
+    pager_read_end(fx->p, &held);
+    for (uint64_t page_no = 4; page_no < 202; page_no++) expect_page(fx->p, page_no, 4);
+    pager_stats before, after;
+    pager_stats_get(fx->p, &before);
+    assert_int_equal(pager_read_begin(fx->p, 3, 0, 100, &held), ALEXDB_OK);
+    pager_stats_get(fx->p, &after);
+    assert_int_equal(after.miss_count, before.miss_count + 1); /* evicted once ended */
+    assert_true(held.pinned && tu_body_matches(pager_read_data(&held), 3, 4));
+    pager_read_end(fx->p, &held);
+    assert_int_equal(pager_read_begin(fx->p, 202, 0, 0, &held), ALEXDB_CORRUPT);
+}
+
 typedef struct reader_arg {
     pager *p;
     uint64_t seed;
@@ -687,6 +723,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_with_bad_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scan_resistance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_beyond_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_pins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writes_and_evictions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_error_recycles_frame, setup, teardown),
