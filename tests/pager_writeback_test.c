@@ -307,12 +307,8 @@ static void test_change_after_begin_copies_first(void **state)
 static void test_discard_pending_page(void **state)
 {
     const char *path = ((tu_fixture *)*state)->path;
-    pager *p = open_new(path, 256);
     uint64_t first = 0;
-    assert_int_equal(pager_extend(p, 8, &first), ALEXDB_OK);
-    for (uint64_t i = 0; i < 8; i++) dirty_page(p, first + i, 1, 1);
-    assert_int_equal(pager_checkpoint(p, 1, NULL, 0), ALEXDB_OK);
-    for (uint64_t i = 0; i < 8; i++) dirty_page(p, first + i, 2, 0);
+    pager *p = live_pages_changed(path, 8, &first);
     pager_checkpoint_job *job = NULL;
     assert_int_equal(pager_checkpoint_begin(p, &job), ALEXDB_OK);
     pager_discard(p, first + 3); /* PENDING */
