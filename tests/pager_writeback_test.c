@@ -210,15 +210,18 @@ static int holds(pager *p, uint64_t page_no, uint64_t salt)
 
 /*
  * A new 256-frame pager at path with count pages written by a checkpoint at LSN 1 (salt
- * 1, so all live now) and changed since (salt 2, dirty); *first_out: the first page.
+ * 1, so all live now) and changed since (salt 2, dirty), and a checkpoint begun over
+ * those changes (*job_out); *first_out: the first page.
  */
-static pager *live_pages_changed(const char *path, uint64_t count, uint64_t *first_out)
+static pager *checkpoint_begun(const char *path, uint64_t count, uint64_t *first_out,
+                               pager_checkpoint_job **job_out)
 {
     pager *p = open_new(path, 256);
     assert_int_equal(pager_extend(p, count, first_out), ALEXDB_OK);
     for (uint64_t i = 0; i < count; i++) dirty_page(p, *first_out + i, 1, 1);
     assert_int_equal(pager_checkpoint(p, 1, NULL, 0), ALEXDB_OK);
     for (uint64_t i = 0; i < count; i++) dirty_page(p, *first_out + i, 2, 0);
+    assert_int_equal(pager_checkpoint_begin(p, job_out), ALEXDB_OK);
     return p;
 }
 
@@ -231,9 +234,8 @@ static void test_changes_between_begin_and_finish(void **state)
 {
     const char *path = ((tu_fixture *)*state)->path;
     uint64_t first = 0;
-    pager *p = live_pages_changed(path, 40, &first);
     pager_checkpoint_job *job = NULL;
-    assert_int_equal(pager_checkpoint_begin(p, &job), ALEXDB_OK);
+    pager *p = checkpoint_begun(path, 40, &first, &job);
     pager_stats stats;
     pager_stats_get(p, &stats);
     assert_int_equal(stats.dirty_count, 40); /* COPIED frames count as dirty until written */
@@ -281,9 +283,8 @@ static void test_change_after_begin_copies_first(void **state)
 {
     const char *path = ((tu_fixture *)*state)->path;
     uint64_t first = 0;
-    pager *p = live_pages_changed(path, 16, &first);
     pager_checkpoint_job *job = NULL;
-    assert_int_equal(pager_checkpoint_begin(p, &job), ALEXDB_OK);
+    pager *p = checkpoint_begun(path, 16, &first, &job);
     for (uint64_t i = 0; i < 16; i += 2) dirty_page(p, first + i, 3, 0); /* PENDING: copied first */
     for (uint64_t i = 0; i < 16; i += 4) dirty_page(p, first + i, 4, 0); /* COPIED: no second copy */
     for (uint64_t i = 1; i < 16; i += 2) assert_true(holds(p, first + i, 2)); /* a reader copies nothing */
@@ -308,9 +309,8 @@ static void test_discard_pending_page(void **state)
 {
     const char *path = ((tu_fixture *)*state)->path;
     uint64_t first = 0;
-    pager *p = live_pages_changed(path, 8, &first);
     pager_checkpoint_job *job = NULL;
-    assert_int_equal(pager_checkpoint_begin(p, &job), ALEXDB_OK);
+    pager *p = checkpoint_begun(path, 8, &first, &job);
     pager_discard(p, first + 3); /* PENDING */
     dirty_page(p, first + 5, 3, 0);
     pager_discard(p, first + 5); /* COPIED, then changed */
