@@ -95,15 +95,12 @@ static int index_init(alex_index *index, const char *path, const pager_config *c
     pager_config pc = *config;
     pc.check_page = alex_check_page;
     /* A lookup reads the header, bitmap, keys and value offsets first (FORMAT.md 3:
-     * 88 + 8 x ceil(N/64) + 10 N bytes), fetched together so that a warm lookup waits for
-     * memory twice (those, then the value), not three times. 16 lines cover them for
-     * leaves of up to 92 slots, and the heap's first records. 8 lines (512 bytes) were
-     * too few: in the bench's 1 M-key bulk load (100-byte values) half the leaves' arrays
-     * end past byte 512 (median 516, 90th percentile 576; mostly 43-49 slots), so their
-     * last value offsets came a trip later. alexdb-index-bench
-     * --phases=readrandom, 10 alternating rounds: 8 lines 2.07-2.39 M reads/s (median
-     * 2.24 M), 16 lines 2.20-2.47 M (median 2.32 M); 12 lines measured between them, 64
-     * no better than 16. */
+     * 88 + 8 x ceil(N/64) + 10 N bytes), fetched together in one memory trip; 16 lines
+     * cover them for leaves of up to 92 slots. 8 lines (512 bytes) were too few: in the
+     * bench's 1 M-key bulk load half the leaves' arrays end past byte 512, so their last
+     * value offsets came a trip later (median 2.24 M against 2.32 M reads/s; 12 lines
+     * between, 64 no better than 16). The value's record is fetched apart, from where
+     * alex_get guesses it (record_early_offset; alex/README "How a lookup works"). */
     pc.hit_prefetch_lines = 16;
     pc.check_ctx = index;
     index->read_only = config->read_only != 0;

@@ -372,13 +372,6 @@ static void pin_found(pager *p, pager_frame *f, unsigned flags)
 }
 
 /*
- * The hit path, with no lock: the map names the frame, the pin is a compare-and-swap
- * that fails on a LOCKED frame (being evicted, or free), and the frame's page number and
- * state, read under the pin, say whether it still holds page_no (P4). NULL: take the
- * locked path. The page's first config.hit_prefetch_lines lines are fetched while the
- * descriptor is checked (the caller knows which of its page's lines it reads first).
- */
-/*
  * The frame the map names for page_no (NULL if none), its first lines on their way, and
  * PAGER_EARLY_LINES lines from early_offset (PAGER_PAGE_SIZE: none; pager_read_begin).
  */
@@ -398,6 +391,13 @@ static pager_frame *map_frame(pager *p, uint64_t page_no, uint32_t early_offset)
     return &p->frames[e - 1];
 }
 
+/*
+ * The hit path, with no lock: the map names the frame, the pin is a compare-and-swap
+ * that fails on a LOCKED frame (being evicted, or free), and the frame's page number and
+ * state, read under the pin, say whether it still holds page_no (P4). NULL: take the
+ * locked path. The page's first config.hit_prefetch_lines lines are fetched while the
+ * descriptor is checked (the caller knows which of its page's lines it reads first).
+ */
 static pager_frame *pin_fast(pager *p, uint64_t page_no, unsigned flags)
 {
     pager_frame *f = map_frame(p, page_no, PAGER_PAGE_SIZE);
