@@ -63,6 +63,12 @@
 #define WAL_READ_SIZE (4u << 20)
 /* Groups one leader writes in a row while others wait, before it hands over (W3). */
 #define WAL_LEADER_GROUP_COUNT_MAX 8u
+/*
+ * How long a committer whose record is not yet durable yields the CPU, looking between
+ * yields, before it sleeps on the futex word (README "Yielding before sleeping"; RocksDB's
+ * write_thread_max_yield_usec has the same default).
+ */
+#define WAL_YIELD_NS 100000u
 /* Segments one buffer's records may reach (a segment switch starts a new run). */
 #define WAL_RUN_COUNT_MAX 8u
 /* Segments in a directory wal_open accepts (a bound on listing, W12). */

@@ -37,6 +37,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,12 +356,33 @@ static void wake_sleepers(wal *w, uint32_t bits)
 }
 
 /*
- * Sleeps until the word moves past seq (read before the caller checked its condition)
- * and a group of a parity in bits wakes it.
+ * Yields the CPU until the word moves past seq or WAL_YIELD_NS have passed; true if it
+ * moved. A futex sleep costs the sleeper little, but its wake-up is slow on a virtual
+ * machine whose idle CPUs halt: the waker's system call, the host waking the halted
+ * CPU, and the same again for the leader when its write completes. A yielding committer
+ * keeps its CPU busy with whoever else is runnable (committers appending, the leader
+ * woken by its completion) and usually sees its group published on a later turn, with
+ * no futex call on either side (README "Yielding before sleeping").
+ */
+static bool yield_past(const wal *w, uint32_t seq)
+{
+    uint64_t start = common_now_ns();
+    while (atomic_load(&w->wake_seq) == seq) {
+        if (common_now_ns() - start >= WAL_YIELD_NS) return false;
+        sched_yield();
+    }
+    return true;
+}
+
+/*
+ * Returns once the word has moved past seq (read before the caller checked its
+ * condition): after yielding, or woken by a group of a parity in bits. A return after
+ * yielding may be for a group the caller does not wait for; the caller looks again.
  */
 static void sleep_past(wal *w, uint32_t seq, uint32_t bits)
 {
     ALEXDB_ASSERT(bits != 0 && (bits & ~WAKE_ALL) == 0);
+    if (yield_past(w, seq)) return;
     for (uint32_t parity = 0; parity < 2; parity++) {
         if (bits & (1u << parity)) atomic_fetch_add(&w->sleeper_counts[parity], 1);
     }
