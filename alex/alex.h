@@ -77,6 +77,15 @@ int alex_close(alex_index *index);
 int alex_prefetch(alex_index *index, const uint64_t *keys, size_t count);
 /* How many leaves one alex_prefetch reads at most (pager_prefetch_page_max). */
 uint32_t alex_prefetch_leaf_max(alex_index *index);
+/*
+ * Reads the leaf key routes to into the cache if it is not there, as a lookup would,
+ * and keeps nothing pinned. A writer calls it before taking its writer lock, so that
+ * the change it makes under the lock finds the leaf cached instead of holding every
+ * other writer up for a device read (api/README "Writes and durability"). Returns
+ * ALEXDB_OK or the read's error (ALEXDB_CORRUPT, ALEXDB_IO, ...); the change made next
+ * meets the same error and reports it. Thread-safe.
+ */
+int alex_warm_leaf(alex_index *index, uint64_t key);
 
 /* Copies min(size, buf_size) bytes of key's value into buf; *size_out = full size. */
 int alex_get(alex_index *index, uint64_t key, void *buf, size_t buf_size, size_t *size_out) COMMON_WUR;

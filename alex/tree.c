@@ -263,6 +263,20 @@ uint32_t alex_prefetch_leaf_max(alex_index *index)
     return pager_prefetch_page_max(index->pager);
 }
 
+int alex_warm_leaf(alex_index *index, uint64_t key)
+{
+    ALEXDB_ASSERT(index != NULL);
+    pthread_rwlock_rdlock(&index->tree_lock);
+    alex_route route;
+    alex_inner_route(index->inner, key, &route);
+    pager_read hold;
+    /* On a hit the page's first lines are requested: the change made next reads them. */
+    int rc = pager_read_begin(index->pager, route.leaf_page_no, 0, PAGER_PAGE_SIZE, &hold);
+    if (rc == ALEXDB_OK) pager_read_end(index->pager, &hold);
+    pthread_rwlock_unlock(&index->tree_lock);
+    return rc;
+}
+
 /*
  * The heap bytes of the leaves this thread read last (a moving average). With the key's
  * place in its leaf's range (the route's leaf_position), it says where the key's record

@@ -85,6 +85,11 @@ int api_write(alexdb *db, const api_change *change)
     if (rc != ALEXDB_OK) return rc;
     uint64_t lsn = 0;
     bool logged = false;
+    /*
+     * D6: the leaf of a put or delete is read before write_lock, so a miss does not hold
+     * every other writer up for a device read. An error here comes again from apply.
+     */
+    if (change->type != API_RECORD_BATCH) (void)alex_warm_leaf(db->index, change->key);
     for (uint32_t tries = 0;; tries++) {
         pthread_mutex_lock(&db->write_lock);
         rc = apply(db, change);

@@ -8,7 +8,8 @@
  * alex_apply_sorted (log replay's entry point) agrees with a plain array oracle over
  * random sorted runs of puts (inline and overflow), replacements and deletes, through
  * splits and merges, and stops at a cache full of changes with exactly *applied_out in
- * place, so that the caller can checkpoint and go on.
+ * place, so that the caller can checkpoint and go on. alex_warm_leaf reads a cold leaf
+ * once, so the put that follows it reads nothing.
  */
 #include "alexdb.h"
 #include "testutil.h"
@@ -139,6 +140,8 @@ static void test_corrupt_leaf(void **state)
         assert_int_equal(alexdb_put(db, bad_key + 2, big, 5000), ALEXDB_CORRUPT); /* overflow */
         expect_corrupt_here(data, bad.page_no);
         assert_int_equal(alexdb_delete(db, bad_key), ALEXDB_CORRUPT);
+        expect_corrupt_here(data, bad.page_no);
+        assert_int_equal(alex_warm_leaf(db->index, bad_key), ALEXDB_CORRUPT);
         expect_corrupt_here(data, bad.page_no);
     }
     assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
@@ -287,6 +290,46 @@ static void test_prefetch(void **state)
     assert_int_equal(alex_prefetch(db->index, keys, 0), ALEXDB_OK);
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
     free(keys);
+    free(list.leaves);
+}
+
+/*
+ * alex_warm_leaf reads an uncached leaf (one miss, no lookup counted) and nothing for a
+ * cached one; the lookup and the replacing put that follow read nothing more.
+ */
+static void test_warm_leaf(void **state)
+{
+    tu_fixture *fx = *state;
+    make_db(fx->path);
+    alexdb *db = open_db(fx->path, PAGER_CACHE_SIZE_MIN);
+    leaf_list list = leaves_of(db);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = open_db(fx->path, PAGER_CACHE_SIZE_MIN); /* cold */
+    size_t warmed = 0;
+    for (size_t i = 0; i < list.count; i += 3) {
+        uint64_t key = 0;
+        if (!first_key_in(list.leaves[i].low, list.leaves[i].high, &key)) continue;
+        struct alexdb_stats before, after;
+        assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+        assert_int_equal(alex_warm_leaf(db->index, key), ALEXDB_OK);
+        assert_int_equal(alexdb_stats(db, &after), ALEXDB_OK);
+        assert_int_equal(after.cache_miss_count - before.cache_miss_count, 1);
+        assert_int_equal(after.device_read_count - before.device_read_count, 1);
+        assert_int_equal(after.lookup_count, before.lookup_count);
+        assert_int_equal(alex_warm_leaf(db->index, key), ALEXDB_OK); /* cached now */
+        check_value_of(db, key);
+        uint8_t value[64];
+        size_t size = 0;
+        value_of(key, value, &size);
+        assert_int_equal(alexdb_put(db, key, value, size), ALEXDB_OK); /* same value */
+        assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+        assert_int_equal(before.cache_miss_count, after.cache_miss_count);
+        assert_int_equal(before.device_read_count, after.device_read_count);
+        assert_int_equal(before.lookup_device_read_count, after.lookup_device_read_count);
+        warmed++;
+    }
+    assert_true(warmed > 8);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
     free(list.leaves);
 }
 
@@ -471,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch_meets_corrupt_leaf, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_one_read_per_lookup, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_prefetch, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_warm_leaf, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_apply_sorted_model, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_apply_sorted_full_cache, tu_fixture_setup, tu_fixture_teardown),
     };

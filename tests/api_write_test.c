@@ -4,7 +4,8 @@
  * batch, and a batch in flight is all there or not at all; SIGKILL of a process doing
  * sync puts on four threads loses nothing acknowledged; sync 0 writes are durable after
  * alexdb_sync and after sync_interval_ms; a failed fdatasync or a full disk makes the
- * handle refuse writes and loses nothing; many threads doing sync puts (TSan).
+ * handle refuse writes and loses nothing; many threads doing sync puts (TSan); a put
+ * reads its uncached leaf before it takes the writer lock.
  */
 #include "alexdb.h"
 #include "api_int.h"
@@ -420,6 +421,58 @@ static void test_many_threads_sync_puts(void **state)
     assert_int_equal(alexdb_close(db), ALEXDB_OK);
 }
 
+typedef struct put_arg {
+    alexdb *db;
+    uint64_t key;
+    int rc;
+} put_arg;
+
+static void *put_one(void *arg)
+{
+    put_arg *a = arg;
+    a->rc = alexdb_put(a->db, a->key, "warm", 4);
+    return NULL;
+}
+
+/*
+ * D6: a put reads its uncached leaf before it takes write_lock. The test holds the lock
+ * while the put runs: the leaf's read must happen meanwhile.
+ */
+static void test_put_reads_leaf_before_write_lock(void **state)
+{
+    tu_fixture *fx = *state;
+    alexdb *db = open_db(fx->path, 0, 8u << 20, NULL);
+    uint8_t value[100];
+    memset(value, 0xA5, sizeof(value));
+    for (uint64_t key = 0; key < 20000; key++) {
+        assert_int_equal(alexdb_put(db, key * 7, value, sizeof(value)), ALEXDB_OK);
+    }
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+    db = open_db(fx->path, 0, PAGER_CACHE_SIZE_MIN, NULL); /* no leaf cached */
+    struct alexdb_stats before, now;
+    assert_int_equal(alexdb_stats(db, &before), ALEXDB_OK);
+    put_arg arg = {.db = db, .key = 10007 * 7};
+    pthread_mutex_lock(&db->write_lock);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, put_one, &arg), 0);
+    bool read = false;
+    for (int waited_ms = 0; !read && waited_ms < 20000; waited_ms++) {
+        assert_int_equal(alexdb_stats(db, &now), ALEXDB_OK);
+        read = now.device_read_count > before.device_read_count;
+        if (!read) usleep(1000);
+    }
+    pthread_mutex_unlock(&db->write_lock);
+    pthread_join(thread, NULL);
+    assert_true(read);
+    assert_int_equal(arg.rc, ALEXDB_OK);
+    char got[8];
+    size_t size = 0;
+    assert_int_equal(alexdb_get(db, arg.key, got, sizeof(got), &size), ALEXDB_OK);
+    assert_int_equal(size, 4);
+    assert_memory_equal(got, "warm", 4);
+    assert_int_equal(alexdb_close(db), ALEXDB_OK);
+}
+
 /* alexdb_checkpoint removes the log it covers: nothing is replayed after it. */
 static void test_checkpoint_releases_log(void **state)
 {
@@ -506,6 +559,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_loses_nothing_acknowledged, tu_fixture_setup,
                                         tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_many_threads_sync_puts, tu_fixture_setup, tu_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_put_reads_leaf_before_write_lock, tu_fixture_setup,
+                                        tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_releases_log, tu_fixture_setup, tu_fixture_teardown),
         cmocka_unit_test_setup_teardown(test_manual_background, tu_fixture_setup, tu_fixture_teardown),
     };
