@@ -103,7 +103,7 @@ int pager_dwb_write(pager *p, const uint8_t *images, uint32_t count, uint64_t pa
                                        .op = PAGER_IO_WRITE};
     for (uint32_t done = 0; done < count && rc == ALEXDB_OK;) {
         while (done < count && req_count < PAGER_DWB_WRITE_DEPTH) {
-            uint32_t len = COMMON_MIN(count - done, PAGER_WRITE_RUN_PAGES_MAX);
+            uint32_t len = COMMON_MIN(count - done, PAGER_DWB_RUN_PAGES);
             reqs[req_count++] = (pager_io_req){
                 .buf = (uint8_t *)images + (size_t)done * PAGER_PAGE_SIZE,
                 .offset = (uint64_t)(done + 1) * PAGER_PAGE_SIZE, .size = len * PAGER_PAGE_SIZE,

@@ -5,6 +5,7 @@
  * never a mix, and some must have been finished from the double-write file. Its writes
  * keep at most 4 requests in flight.
  */
+#include "pager_int.h"
 #include "testutil.h"
 
 #include <inttypes.h>
@@ -177,10 +178,14 @@ static uint64_t checkpoint_submits(pager *p, uint64_t first, uint32_t count, uin
 }
 
 /*
- * The double-write file's writes (the header, then runs of up to 256 images) go out at
- * most 4 at a time: 768 live pages take one submission there (header + 3 runs), 769
- * take two.
+ * The double-write file's writes (the header, then runs of PAGER_DWB_RUN_PAGES images)
+ * go out at most PAGER_DWB_WRITE_DEPTH at a time: with 32-page runs and 4 in flight,
+ * 96 live pages take one submission there (header + 3 runs), 97 take two, 224 two
+ * (then 4 runs), 225 three.
  */
+#define DEPTH_FIRST_PAGES ((PAGER_DWB_WRITE_DEPTH - 1u) * PAGER_DWB_RUN_PAGES)
+#define DEPTH_SECOND_PAGES (DEPTH_FIRST_PAGES + PAGER_DWB_WRITE_DEPTH * PAGER_DWB_RUN_PAGES)
+
 static void test_write_depth(void **state)
 {
     (void)state;
@@ -192,15 +197,18 @@ static void test_write_depth(void **state)
     config.cache_bytes = 1024u * PAGER_PAGE_SIZE;
     pager *p = NULL;
     assert_int_equal(pager_open(path, &config, &p), ALEXDB_OK);
+    uint32_t live = DEPTH_SECOND_PAGES + 1;
     uint64_t first = 0;
-    assert_int_equal(pager_extend(p, 769, &first), ALEXDB_OK);
-    for (uint64_t i = 0; i < 769; i++) write_page(p, first + i, 1, true);
+    assert_int_equal(pager_extend(p, live, &first), ALEXDB_OK);
+    for (uint64_t i = 0; i < live; i++) write_page(p, first + i, 1, true);
     assert_int_equal(pager_checkpoint(p, 1, "A", 1), ALEXDB_OK); /* now live */
-    assert_int_equal(checkpoint_submits(p, first, 768, 2), 1);
-    assert_int_equal(checkpoint_submits(p, first, 769, 3), 2);
+    assert_int_equal(checkpoint_submits(p, first, DEPTH_FIRST_PAGES, 2), 1);
+    assert_int_equal(checkpoint_submits(p, first, DEPTH_FIRST_PAGES + 1, 3), 2);
+    assert_int_equal(checkpoint_submits(p, first, DEPTH_SECOND_PAGES, 4), 2);
+    assert_int_equal(checkpoint_submits(p, first, DEPTH_SECOND_PAGES + 1, 5), 3);
     pager_close(p);
     p = open_with(path, &config.env);
-    for (uint64_t i = 0; i < 769; i += 64) assert_true(page_has(p, first + i, 3));
+    for (uint64_t i = 0; i <= DEPTH_SECOND_PAGES; i += 16) assert_true(page_has(p, first + i, 5));
     pager_close(p);
     tu_rmrf(dir);
     free(path);
