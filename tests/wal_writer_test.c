@@ -476,7 +476,11 @@ static void test_many_threads(void **state)
         seen_first[t] = true;
         next[t] = seq + 1;
     }
-    for (uint32_t t = 0; t < THREAD_COUNT; t++) assert_int_equal(next[t], PER_THREAD);
+    for (uint32_t t = 0; t < THREAD_COUNT; t++) {
+        /* A thread that finished early may have had all its records in removed segments. */
+        if (seen_first[t]) assert_int_equal(next[t], PER_THREAD);
+        else assert_true(ctxs[t].max_lsn < first);
+    }
     wal_tu_close(w);
     wal_tu_replay_reset(&r);
 }
