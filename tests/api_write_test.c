@@ -5,7 +5,7 @@
  * sync puts on four threads loses nothing acknowledged; sync 0 writes are durable after
  * alexdb_sync and after sync_interval_ms; a failed fdatasync or a full disk makes the
  * handle refuse writes and loses nothing; many threads doing sync puts (TSan); a put
- * reads its uncached leaf before it takes the writer lock.
+ * that finds the writer lock taken reads its uncached leaf before it waits.
  */
 #include "alexdb.h"
 #include "api_int.h"
@@ -435,8 +435,8 @@ static void *put_one(void *arg)
 }
 
 /*
- * D6: a put reads its uncached leaf before it takes write_lock. The test holds the lock
- * while the put runs: the leaf's read must happen meanwhile.
+ * D6: a put that finds write_lock taken reads its uncached leaf first. The test holds
+ * the lock while the put runs: the leaf's read must happen meanwhile.
  */
 static void test_put_reads_leaf_before_write_lock(void **state)
 {
