@@ -81,9 +81,9 @@ uint32_t alex_prefetch_leaf_max(alex_index *index);
  * Reads the leaf key routes to into the cache if it is not there, as a lookup would,
  * and keeps nothing pinned. A writer that finds its writer lock taken calls it before
  * waiting, so that the change it makes under the lock finds the leaf cached instead of
- * holding every other writer up for a device read (api/README "Writes and durability"). Returns
- * ALEXDB_OK or the read's error (ALEXDB_CORRUPT, ALEXDB_IO, ...); the change made next
- * meets the same error and reports it. Thread-safe.
+ * holding every other writer up for a device read (api/README D6). Returns ALEXDB_OK or
+ * the read's error (ALEXDB_CORRUPT, ALEXDB_IO, ...); the change made next meets the
+ * same error and reports it. Thread-safe.
  */
 int alex_warm_leaf(alex_index *index, uint64_t key);
 

@@ -82,7 +82,8 @@ static int apply(alexdb *db, const api_change *change)
  * Takes write_lock. If another writer holds it, a put or delete first reads its leaf,
  * outside the lock (D6), so that a cache miss is not taken while every other writer
  * waits; an error there comes again from apply. An uncontended writer takes the lock at
- * once: the early read costs it a second route and read hold (30 % of a sync-off fill).
+ * once: no one waits behind it, and the early read would cost it a second route and
+ * read hold.
  */
 static void write_lock_take(alexdb *db, const api_change *change)
 {
